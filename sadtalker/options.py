@@ -1,0 +1,130 @@
+"""Typed generation options: one definition of every knob and its default.
+
+The CLI, the Python API and the Flyte workflow's launch form all read their defaults from
+``GenerateOptions``; values are validated once, here, when the object is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any
+
+from sadtalker.errors import OptionError
+
+SIZES = (256, 512)
+NUM_POSE_STYLES = 46  # audio2pose CVAE class embeddings (auido2pose.yaml NUM_CLASSES)
+MAX_BATCH_SIZE = 64
+
+
+class Preprocess(str, Enum):
+    """How the portrait is cropped before rendering (SadTalker's five modes)."""
+
+    CROP = "crop"  # tight landmark quad, output is the crop
+    RESIZE = "resize"  # whole image squashed to size x size
+    FULL = "full"  # tight quad, rendered face pasted back into the photo
+    EXTCROP = "extcrop"  # crop with the border box around the quad
+    EXTFULL = "extfull"  # border box, pasted back into the photo
+
+    @property
+    def pastes_back(self) -> bool:
+        """Full modes paste the rendered crop back into the original photo."""
+        return self in (Preprocess.FULL, Preprocess.EXTFULL)
+
+    @property
+    def extended(self) -> bool:
+        """Ext modes keep the larger border box instead of the tight quad."""
+        return self in (Preprocess.EXTCROP, Preprocess.EXTFULL)
+
+
+class Enhancer(str, Enum):
+    """Face restoration applied to rendered frames."""
+
+    NONE = "none"
+    GFPGAN = "gfpgan"
+
+
+class Precision(str, Enum):
+    """Numeric precision of the face renderer."""
+
+    FP32 = "fp32"
+    BF16 = "bf16"
+
+
+def _enum_value(enum_type: type[Enum], value: Any, name: str) -> Enum:
+    if isinstance(value, enum_type):
+        return value
+    try:
+        return enum_type(str(value).lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in enum_type)
+        raise OptionError(f"unknown {name} {value!r}: choose one of {choices}") from None
+
+
+def _angles(value: Any, name: str) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = [value]
+    angles = tuple(float(v) for v in value)
+    if not angles:
+        return None
+    if any(abs(a) > 90 for a in angles):
+        raise OptionError(f"{name} angles must lie within [-90, 90] degrees, got {list(angles)}")
+    return angles
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """Every option of a generation run, with SadTalker's defaults."""
+
+    preprocess: Preprocess = Preprocess.CROP
+    size: int = 256
+    still: bool = False
+    enhancer: Enhancer = Enhancer.NONE
+    pose_style: int = 0
+    expression_scale: float = 1.0
+    input_yaw: tuple[float, ...] | None = None
+    input_pitch: tuple[float, ...] | None = None
+    input_roll: tuple[float, ...] | None = None
+    seed: int = 0
+    batch_size: int = 2
+    precision: Precision = Precision.FP32
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "preprocess", _enum_value(Preprocess, self.preprocess, "preprocess"))
+        set_(self, "enhancer", _enum_value(Enhancer, self.enhancer or "none", "enhancer"))
+        set_(self, "precision", _enum_value(Precision, self.precision, "precision"))
+        for name in ("input_yaw", "input_pitch", "input_roll"):
+            set_(self, name, _angles(getattr(self, name), name))
+        if self.size not in SIZES:
+            raise OptionError(f"size must be one of {SIZES}, got {self.size}")
+        if not 0 <= self.pose_style < NUM_POSE_STYLES:
+            raise OptionError(
+                f"pose_style must be in [0, {NUM_POSE_STYLES - 1}], got {self.pose_style}"
+            )
+        if not 0.0 <= self.expression_scale <= 5.0:
+            raise OptionError(
+                f"expression_scale must be in [0, 5], got {self.expression_scale}"
+            )
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise OptionError(f"batch_size must be in [1, {MAX_BATCH_SIZE}], got {self.batch_size}")
+        if self.seed < 0:
+            raise OptionError(f"seed must be >= 0, got {self.seed}")
+
+    @property
+    def coeff_channels(self) -> int:
+        """Renderer input width: 70 (exp + pose), 73 in full modes (+ crop parameters)."""
+        return 73 if self.preprocess.pastes_back else 70
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly values (enums as strings), e.g. for metadata and cache keys."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.value if isinstance(value, Enum) else value
+        return out
+
+
+DEFAULTS = GenerateOptions()

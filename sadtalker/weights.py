@@ -1,0 +1,374 @@
+"""The checkpoint registry: every official file SadTalker inference reads, where it comes from,
+how to check it, where it lives, and how to load it.
+
+All files live flat in one directory: ``--checkpoints DIR`` wins, then ``$SADTALKER_CHECKPOINTS``,
+then the user's cache directory. Pods never download: the user runs ``sadtalker weights
+download`` once (or bakes the files into the image), and a missing file is an error that names
+the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import urllib.request
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+from platformdirs import user_cache_dir
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from sadtalker.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "SADTALKER_CHECKPOINTS"
+SYNTHETIC_MANIFEST = "SYNTHETIC.json"  # lists the files `synthesize` wrote, with their sha256
+SYNTHETIC_METADATA_KEY = "sadtalker.synthetic"  # safetensors header metadata of synthetic files
+FIX_COMMAND = "sadtalker weights download --dir {dir}"
+
+SADTALKER_256 = "SadTalker_V0.0.2_256.safetensors"
+SADTALKER_512 = "SadTalker_V0.0.2_512.safetensors"
+MAPPING_CROP = "mapping_00229-model.pth.tar"  # mapping net for crop/extcrop/resize (70 coeffs)
+MAPPING_FULL = "mapping_00109-model.pth.tar"  # mapping net for full/extfull (73 coeffs)
+GFPGAN = "GFPGANv1.4.pth"
+RETINAFACE = "detection_Resnet50_Final.pth"  # facexlib face detector used inside GFPGANer
+PARSENET = "parsing_parsenet.pth"  # facexlib face parsing used by GFPGANer's paste-back
+S3FD = "s3fd-619a316812.pth"  # face-alignment's face detector
+FAN_2D = "2DFAN4-11f355bf06.pth.tar"  # face-alignment's 68-point 2-D landmark network
+
+_SADTALKER_RELEASE = "https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc/"
+_FACEXLIB_RELEASE = "https://github.com/xinntao/facexlib/releases/download/"
+_FAN_RELEASE = "https://www.adrianbulat.com/downloads/python-fan/"
+
+
+class Group(str, Enum):
+    """Which feature needs a file; `download` fetches the groups a user asks for."""
+
+    CORE = "core"  # every run at 256
+    SIZE_512 = "512"  # --size 512
+    ENHANCER = "enhancer"  # --enhancer gfpgan
+    DETECTOR = "detector"  # landmark detection (not needed with --landmarks)
+
+
+@dataclass(frozen=True)
+class CheckpointFile:
+    """One official file: its name, source, and what the public release states about it.
+
+    ``sha256`` may be a prefix: torch-hub style file names carry only the first hex digits of
+    their hash, and that is all that is published for them.
+    """
+
+    name: str
+    url: str
+    sha256: str
+    size: int | None
+    group: Group
+    purpose: str
+
+
+REGISTRY: dict[str, CheckpointFile] = {
+    f.name: f
+    for f in (
+        CheckpointFile(
+            SADTALKER_256,
+            _SADTALKER_RELEASE + SADTALKER_256,
+            "c211f5d6de003516bf1bbda9f47049a4c9c99133b1ab565c6961e5af16477bff",
+            725_066_984,
+            Group.CORE,
+            "audio2exp, audio2pose, 3DMM regressor, keypoint detector, generator (256)",
+        ),
+        CheckpointFile(
+            SADTALKER_512,
+            _SADTALKER_RELEASE + SADTALKER_512,
+            "0e063f7ff5258240bdb0f7690783a7b1374e6a4a81ce8fa33456f4cd49694340",
+            725_066_984,
+            Group.SIZE_512,
+            "the same sub-models trained at 512",
+        ),
+        CheckpointFile(
+            MAPPING_CROP,
+            _SADTALKER_RELEASE + MAPPING_CROP,
+            "62a1e06006cc963220f6477438518ed86e9788226c62ae382ddc42fbcefb83f1",
+            155_521_183,
+            Group.CORE,
+            "mapping net, crop/extcrop/resize",
+        ),
+        CheckpointFile(
+            MAPPING_FULL,
+            _SADTALKER_RELEASE + MAPPING_FULL,
+            "84a8642468a3fcfdd9ab6be955267043116c2bec2284686a5262f1eaf017f64c",
+            155_779_231,
+            Group.CORE,
+            "mapping net, full/extfull",
+        ),
+        CheckpointFile(
+            GFPGAN,
+            "https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/" + GFPGAN,
+            "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad",
+            348_632_874,
+            Group.ENHANCER,
+            "GFPGAN v1.4 face restoration",
+        ),
+        CheckpointFile(
+            RETINAFACE,
+            _FACEXLIB_RELEASE + "v0.1.0/" + RETINAFACE,
+            "6d1de9c2944f2ccddca5f5e010ea5ae64a39845a86311af6fdf30841b0a5a16d",
+            109_497_761,
+            Group.ENHANCER,
+            "RetinaFace detector used by GFPGAN",
+        ),
+        CheckpointFile(
+            PARSENET,
+            _FACEXLIB_RELEASE + "v0.2.2/" + PARSENET,
+            "3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2",
+            85_331_193,
+            Group.ENHANCER,
+            "face parsing used by GFPGAN's paste-back",
+        ),
+        CheckpointFile(
+            S3FD,
+            _FAN_RELEASE + S3FD,
+            "619a31681264d3f7f7fc7a16a42cbbe8b23f31a256f75a366e5a1bcd59b33543",
+            89_843_225,
+            Group.DETECTOR,
+            "S3FD face detector (face-alignment)",
+        ),
+        CheckpointFile(
+            FAN_2D,
+            _FAN_RELEASE + FAN_2D,
+            "11f355bf06",
+            None,
+            Group.DETECTOR,
+            "2D FAN 68-point landmarks (face-alignment)",
+        ),
+    )
+}
+
+
+def sadtalker_file(size: int) -> str:
+    """The multi-model safetensors file for a render size."""
+    if size == 256:
+        return SADTALKER_256
+    if size == 512:
+        return SADTALKER_512
+    raise CheckpointError(f"no SadTalker checkpoint for size {size}: use 256 or 512")
+
+
+def mapping_file(coeff_channels: int) -> str:
+    """The mapping-net file: 70 inputs for crop modes, 73 (plus crop parameters) for full modes."""
+    return MAPPING_FULL if coeff_channels == 73 else MAPPING_CROP
+
+
+def checkpoint_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The checkpoint directory: the explicit override, else $SADTALKER_CHECKPOINTS, else cache."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path(user_cache_dir("sadtalker")) / "checkpoints"
+
+
+def locate(name: str, directory: str | os.PathLike[str] | None = None) -> Path:
+    """Path of an official file, or a CheckpointError saying how to get it."""
+    root = checkpoint_dir(directory)
+    path = root / name
+    if path.is_file():
+        return path
+    raise CheckpointError(
+        f"checkpoint {name} not found in {root}: run `{FIX_COMMAND.format(dir=root)}` "
+        f"(or `sadtalker weights synthesize --dir {root}` for random test weights)"
+    )
+
+
+def load_safetensors_prefix(path: Path, prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors of one sub-model of a multi-model safetensors file, prefix stripped.
+
+    The public loader matches by substring; matching by exact prefix is stricter and selects
+    the same keys in the official files.
+    """
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        raise CheckpointError(f"cannot read {path}: {exc}; re-download it") from exc
+    head = prefix + "."
+    found = {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
+    if not found:
+        raise CheckpointError(f"{path.name} has no tensors under '{head}': not a SadTalker file?")
+    return found
+
+
+def load_torch_checkpoint(path: Path) -> dict:
+    """A torch pickle checkpoint (mapping, GFPGAN, face-alignment files) loaded on the CPU.
+
+    The official .pth.tar files hold optimizer state and plain ints besides tensors, which
+    torch's weights_only loader rejects; they are trusted files from the registry.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}; re-download it") from exc
+
+
+def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], synthetic: bool = True) -> None:
+    """Write a safetensors file atomically, marking random-weight files in its metadata."""
+    metadata = {SYNTHETIC_METADATA_KEY: "true"} if synthetic else None
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def is_synthetic(path: Path) -> bool:
+    """True for files written by `sadtalker weights synthesize` (random weights)."""
+    if path.suffix == ".safetensors":
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = f.metadata() or {}
+        except Exception:
+            return False
+        return metadata.get(SYNTHETIC_METADATA_KEY) == "true"
+    manifest = _read_manifest(path.parent)
+    digest = manifest.get(path.name)
+    return digest is not None and digest == sha256_of(path)
+
+
+def uses_synthetic_weights(directory: str | os.PathLike[str] | None, size: int) -> bool:
+    """Cheap check (header only) whether the renderer's main file in `directory` is synthetic."""
+    path = checkpoint_dir(directory) / sadtalker_file(size)
+    return path.is_file() and is_synthetic(path)
+
+
+def _read_manifest(directory: Path) -> dict[str, str]:
+    manifest = directory / SYNTHETIC_MANIFEST
+    if not manifest.is_file():
+        return {}
+    return json.loads(manifest.read_text())
+
+
+def record_synthetic(directory: Path, paths: Iterable[Path]) -> None:
+    """Add files to the directory's manifest of synthetic files (name -> sha256)."""
+    manifest = _read_manifest(directory)
+    manifest.update({p.name: sha256_of(p) for p in paths})
+    tmp = directory / (SYNTHETIC_MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, directory / SYNTHETIC_MANIFEST)
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FileState(str, Enum):
+    OK = "ok"
+    SYNTHETIC = "synthetic"
+    MISSING = "missing"
+    CORRUPT = "corrupt"
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    name: str
+    state: FileState
+    detail: str
+
+
+def verify(directory: str | os.PathLike[str] | None = None,
+           names: Iterable[str] | None = None) -> list[FileStatus]:
+    """Check each registry file in the directory against its published size and sha256."""
+    root = checkpoint_dir(directory)
+    result = []
+    for name in names or REGISTRY:
+        entry = REGISTRY[name]
+        path = root / name
+        if not path.is_file():
+            result.append(FileStatus(name, FileState.MISSING, f"not in {root}"))
+        elif is_synthetic(path):
+            result.append(FileStatus(name, FileState.SYNTHETIC, "random weights, for tests only"))
+        elif entry.size is not None and path.stat().st_size != entry.size:
+            size = path.stat().st_size
+            result.append(FileStatus(name, FileState.CORRUPT, f"{size} bytes, expected {entry.size}"))
+        elif not sha256_of(path).startswith(entry.sha256):
+            result.append(FileStatus(name, FileState.CORRUPT, "sha256 differs from the release"))
+        else:
+            result.append(FileStatus(name, FileState.OK, "checksum matches"))
+    return result
+
+
+def names_for(groups: Iterable[Group]) -> list[str]:
+    """Registry names of the files the given feature groups need."""
+    wanted = set(groups)
+    return [name for name, entry in REGISTRY.items() if entry.group in wanted]
+
+
+def download(
+    names: Iterable[str],
+    directory: str | os.PathLike[str] | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    opener: Callable[[urllib.request.Request], object] = urllib.request.urlopen,
+) -> list[Path]:
+    """Fetch missing files, resuming partial downloads, and keep only checksum-verified ones.
+
+    Bytes go to ``<name>.part`` and are renamed into place only once the sha256 matches, so a
+    file under its official name is always whole. ``progress(name, done, total)`` is called as
+    bytes arrive.
+    """
+    root = checkpoint_dir(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        entry = REGISTRY[name]
+        path = root / name
+        if path.is_file() and not is_synthetic(path) and sha256_of(path).startswith(entry.sha256):
+            paths.append(path)
+            continue
+        paths.append(_download_one(entry, path, progress, opener))
+    return paths
+
+
+def _download_one(entry: CheckpointFile, path: Path,
+                  progress: Callable[[str, int, int | None], None] | None,
+                  opener: Callable[[urllib.request.Request], object]) -> Path:
+    part = path.with_name(path.name + ".part")
+    done = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(entry.url, headers={"Range": f"bytes={done}-"} if done else {})
+    try:
+        response = opener(request)
+    except OSError as exc:
+        raise CheckpointError(
+            f"cannot download {entry.name} from {entry.url}: {exc}; check the network, or copy "
+            f"the file into {path.parent} by hand"
+        ) from exc
+    with response:  # type: ignore[attr-defined]
+        status = getattr(response, "status", 200)
+        if done and status != 206:  # the server ignored the range: start over
+            done = 0
+        length = response.headers.get("Content-Length")  # type: ignore[attr-defined]
+        total = done + int(length) if length else entry.size
+        with open(part, "ab" if done else "wb") as out:
+            while block := response.read(1 << 20):  # type: ignore[attr-defined]
+                out.write(block)
+                done += len(block)
+                if progress:
+                    progress(entry.name, done, total)
+    digest = sha256_of(part)
+    if not digest.startswith(entry.sha256):
+        part.unlink()
+        raise CheckpointError(
+            f"{entry.name} from {entry.url} has sha256 {digest[:16]}..., expected "
+            f"{entry.sha256[:16]}...; the partial file was removed, run the download again"
+        )
+    os.replace(part, path)
+    log.info("downloaded %s", path)
+    return path
