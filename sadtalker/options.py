@@ -15,6 +15,7 @@ from sadtalker.errors import OptionError
 SIZES = (256, 512)
 NUM_POSE_STYLES = 46  # audio2pose CVAE class embeddings (auido2pose.yaml NUM_CLASSES)
 MAX_BATCH_SIZE = 64
+MAX_AUDIO_SECONDS = 600.0  # default guard: longer speech is refused before any heavy stage
 
 
 class Preprocess(str, Enum):
@@ -90,6 +91,7 @@ class GenerateOptions:
     seed: int = 0
     batch_size: int = 2
     precision: Precision = Precision.FP32
+    max_audio_seconds: float = MAX_AUDIO_SECONDS
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -110,6 +112,8 @@ class GenerateOptions:
             )
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise OptionError(f"batch_size must be in [1, {MAX_BATCH_SIZE}], got {self.batch_size}")
+        if self.max_audio_seconds <= 0:
+            raise OptionError(f"max_audio_seconds must be > 0, got {self.max_audio_seconds}")
         if self.seed < 0:
             raise OptionError(f"seed must be >= 0, got {self.seed}")
 

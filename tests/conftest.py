@@ -1,0 +1,46 @@
+"""Session fixtures: real inputs made on the spot and one set of synthetic checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sadtalker.examples import astronaut_landmarks, write_example_inputs
+
+
+@pytest.fixture(scope="session")
+def example_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The astronaut portrait, its landmarks and 2.0 s of espeak-ng speech."""
+    return write_example_inputs(tmp_path_factory.mktemp("inputs"), seconds=2.0)
+
+
+@pytest.fixture(scope="session")
+def speech_wav(example_inputs: dict[str, Path]) -> Path:
+    return example_inputs["audio"]
+
+
+@pytest.fixture(scope="session")
+def astronaut_png(example_inputs: dict[str, Path]) -> Path:
+    return example_inputs["image"]
+
+
+@pytest.fixture(scope="session")
+def astronaut_landmarks_file(example_inputs: dict[str, Path]) -> Path:
+    return example_inputs["landmarks"]
+
+
+@pytest.fixture(scope="session")
+def astronaut_landmarks() -> np.ndarray:
+    return astronaut_landmarks()
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Synthetic versions of every official file (256 only), shared by the whole session."""
+    from sadtalker.synthetic import synthesize
+
+    directory = tmp_path_factory.mktemp("checkpoints")
+    synthesize(directory, sizes=(256,), seed=0)
+    return directory

@@ -1,0 +1,142 @@
+"""The checkpoint registry: locating, verifying, and downloading over a real (loopback) server."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from sadtalker import weights
+from sadtalker.errors import CheckpointError
+
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB stands in for a checkpoint file
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves PAYLOAD, honouring `Range: bytes=N-` as release servers do."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        start = 0
+        header = self.headers.get("Range")
+        if header:
+            start = int(header.removeprefix("bytes=").rstrip("-"))
+            self.send_response(206)
+        else:
+            self.send_response(200)
+        body = PAYLOAD[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def server_url():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/file"
+    server.shutdown()
+
+
+@pytest.fixture()
+def served_entry(server_url, monkeypatch):
+    entry = replace(weights.REGISTRY[weights.S3FD], url=server_url,
+                    sha256=hashlib.sha256(PAYLOAD).hexdigest(), size=len(PAYLOAD))
+    monkeypatch.setitem(weights.REGISTRY, entry.name, entry)
+    return entry
+
+
+def test_checkpoint_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.setenv(weights.ENV_VAR, str(tmp_path / "env"))
+    assert weights.checkpoint_dir() == tmp_path / "env"
+    assert weights.checkpoint_dir(tmp_path / "flag") == tmp_path / "flag"
+    monkeypatch.delenv(weights.ENV_VAR)
+    assert weights.checkpoint_dir().name == "checkpoints"
+
+
+def test_missing_file_error_names_file_directory_and_fix(tmp_path):
+    with pytest.raises(CheckpointError) as info:
+        weights.locate(weights.SADTALKER_256, tmp_path)
+    message = str(info.value)
+    assert weights.SADTALKER_256 in message and str(tmp_path) in message
+    assert f"sadtalker weights download --dir {tmp_path}" in message
+
+
+def test_registry_covers_every_official_file():
+    assert set(weights.REGISTRY) == {
+        "SadTalker_V0.0.2_256.safetensors", "SadTalker_V0.0.2_512.safetensors",
+        "mapping_00229-model.pth.tar", "mapping_00109-model.pth.tar", "GFPGANv1.4.pth",
+        "detection_Resnet50_Final.pth", "parsing_parsenet.pth", "s3fd-619a316812.pth",
+        "2DFAN4-11f355bf06.pth.tar",
+    }
+    for entry in weights.REGISTRY.values():
+        assert entry.url.startswith("https://") and entry.url.endswith(entry.name)
+        assert len(entry.sha256) in (10, 64)
+
+
+def test_download_verifies_and_renames(served_entry, tmp_path):
+    seen = []
+    [path] = weights.download([served_entry.name], tmp_path,
+                              progress=lambda name, done, total: seen.append((done, total)))
+    assert path.read_bytes() == PAYLOAD
+    assert not path.with_name(path.name + ".part").exists()
+    assert seen[-1] == (len(PAYLOAD), len(PAYLOAD))
+    [status] = weights.verify(tmp_path, [served_entry.name])
+    assert status.state is weights.FileState.OK
+
+
+def test_download_resumes_a_partial_file(served_entry, tmp_path):
+    part = tmp_path / (served_entry.name + ".part")
+    part.write_bytes(PAYLOAD[:1000])
+    weights.download([served_entry.name], tmp_path)
+    assert (tmp_path / served_entry.name).read_bytes() == PAYLOAD
+
+
+def test_download_refuses_a_wrong_checksum(served_entry, monkeypatch, tmp_path):
+    monkeypatch.setitem(weights.REGISTRY, served_entry.name, replace(served_entry, sha256="0" * 64))
+    with pytest.raises(CheckpointError, match="sha256"):
+        weights.download([served_entry.name], tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+
+
+def test_verify_reports_corrupt_and_missing(tmp_path):
+    (tmp_path / weights.MAPPING_CROP).write_bytes(b"not a checkpoint")
+    states = {s.name: s.state for s in weights.verify(tmp_path)}
+    assert states[weights.MAPPING_CROP] is weights.FileState.CORRUPT
+    assert states[weights.GFPGAN] is weights.FileState.MISSING
+
+
+def test_safetensors_prefix_loading_and_synthetic_marker(tmp_path):
+    path = tmp_path / weights.SADTALKER_256
+    weights.write_safetensors(path, {"audio2exp.w": torch.ones(2), "audio2pose.w": torch.zeros(3)})
+    assert weights.is_synthetic(path)
+    assert weights.uses_synthetic_weights(tmp_path, 256)
+    loaded = weights.load_safetensors_prefix(path, "audio2exp")
+    assert list(loaded) == ["w"] and loaded["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(CheckpointError, match="no tensors under 'generator.'"):
+        weights.load_safetensors_prefix(path, "generator")
+
+
+def test_manifest_marks_pickled_synthetic_files(tmp_path):
+    path = tmp_path / weights.GFPGAN
+    torch.save({"params_ema": {}}, path)
+    assert not weights.is_synthetic(path)
+    weights.record_synthetic(tmp_path, [path])
+    assert weights.is_synthetic(path)
+    [status] = weights.verify(tmp_path, [weights.GFPGAN])
+    assert status.state is weights.FileState.SYNTHETIC
+
+
+def test_corrupt_safetensors_is_a_checkpoint_error(tmp_path: Path):
+    path = tmp_path / weights.SADTALKER_256
+    path.write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="re-download"):
+        weights.load_safetensors_prefix(path, "generator")
