@@ -1,0 +1,91 @@
+"""Convolution + normalisation blocks shared by the keypoint detector, dense motion and generator.
+
+Attribute names (``conv``, ``norm``, ``conv1``...) are those of the official checkpoints, so
+state dicts load without renaming. Every BatchNorm runs in eval mode with its stored statistics.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LEAKY_SLOPE_THIRD = 0.01  # torch's LeakyReLU default, used by the generator's `third` block
+
+
+class SameBlock2d(nn.Module):
+    """Conv + BatchNorm + (leaky) ReLU at unchanged resolution."""
+
+    def __init__(self, in_features: int, out_features: int, kernel_size: int = 3,
+                 leaky: bool = False) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_features, out_features, kernel_size, padding=kernel_size // 2)
+        self.norm = nn.BatchNorm2d(out_features)
+        self.slope = LEAKY_SLOPE_THIRD if leaky else 0.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.conv(x))
+        return F.leaky_relu(x, self.slope) if self.slope else F.relu(x)
+
+
+class DownBlock2d(nn.Module):
+    """Conv 3x3 + BatchNorm + ReLU, then 2x2 average pooling."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
+        self.norm = nn.BatchNorm2d(out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(F.relu(self.norm(self.conv(x))), 2)
+
+
+class DownBlock3d(nn.Module):
+    """Conv 3x3x3 + BatchNorm + ReLU, then average pooling of height and width (not depth)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(in_features, out_features, 3, padding=1)
+        self.norm = nn.BatchNorm3d(out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool3d(F.relu(self.norm(self.conv(x))), (1, 2, 2))
+
+
+class UpBlock3d(nn.Module):
+    """Nearest upsampling of height and width, then Conv 3x3x3 + BatchNorm + ReLU."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(in_features, out_features, 3, padding=1)
+        self.norm = nn.BatchNorm3d(out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest")
+        return F.relu(self.norm(self.conv(x)))
+
+
+class ResBlock3d(nn.Module):
+    """Pre-activation residual block: (BN, ReLU, Conv3d) twice, plus the input."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv3d(features, features, 3, padding=1)
+        self.conv2 = nn.Conv3d(features, features, 3, padding=1)
+        self.norm1 = nn.BatchNorm3d(features)
+        self.norm2 = nn.BatchNorm3d(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv1(F.relu(self.norm1(x)))
+        return self.conv2(F.relu(self.norm2(out))) + x
+
+
+def coordinate_grid(depth: int, height: int, width: int,
+                    dtype: torch.dtype = torch.float32,
+                    device: torch.device | str = "cpu") -> torch.Tensor:
+    """(D, H, W, 3) grid of (x, y, z) in [-1, 1], x along width: grid_sample's convention."""
+    def axis(n: int) -> torch.Tensor:
+        return 2 * (torch.arange(n, dtype=dtype, device=device) / (n - 1)) - 1
+
+    z, y, x = torch.meshgrid(axis(depth), axis(height), axis(width), indexing="ij")
+    return torch.stack([x, y, z], dim=-1)

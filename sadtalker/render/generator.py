@@ -1,0 +1,74 @@
+"""The occlusion-aware SPADE generator: source image + keypoints -> rendered frame.
+
+`encode` turns the source image into a 3-D appearance volume (32 ch x depth 16 at S/4) and is
+run once per source; `forward` warps that volume by the dense motion between source and
+driving keypoints, masks occluded regions and decodes the result with the SPADE decoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sadtalker.render.blocks import DownBlock2d, ResBlock3d, SameBlock2d
+from sadtalker.render.dense_motion import DenseMotionNetwork, MotionSource
+from sadtalker.render.spade_decoder import SPADEDecoder
+
+BLOCK_EXPANSION = 64
+MAX_FEATURES = 512
+NUM_DOWN_BLOCKS = 2
+RESHAPE_CHANNELS = 32  # 512 channels viewed as 32 channels x depth 16
+RESHAPE_DEPTH = 16
+NUM_RESBLOCKS = 6
+
+
+@dataclass
+class SourceFeatures:
+    """Everything the generator needs of the source image, computed once."""
+
+    volume: torch.Tensor  # (1, 32, 16, S/4, S/4) appearance volume
+    motion: MotionSource
+
+
+class Generator(nn.Module):
+    """Appearance encoder, dense motion, warp + occlusion, SPADE decoder."""
+
+    def __init__(self, num_keypoints: int = 15) -> None:
+        super().__init__()
+        self.dense_motion_network = DenseMotionNetwork(num_keypoints, RESHAPE_CHANNELS,
+                                                       RESHAPE_DEPTH)
+        self.first = SameBlock2d(3, BLOCK_EXPANSION)
+        width = [min(MAX_FEATURES, BLOCK_EXPANSION * 2**i) for i in range(NUM_DOWN_BLOCKS + 1)]
+        self.down_blocks = nn.ModuleList(
+            DownBlock2d(width[i], width[i + 1]) for i in range(NUM_DOWN_BLOCKS))
+        self.second = nn.Conv2d(width[-1], MAX_FEATURES, 1)
+        self.resblocks_3d = nn.Sequential()
+        for i in range(NUM_RESBLOCKS):
+            self.resblocks_3d.add_module(f"3dr{i}", ResBlock3d(RESHAPE_CHANNELS))
+        fused = BLOCK_EXPANSION * 2**NUM_DOWN_BLOCKS
+        self.third = SameBlock2d(MAX_FEATURES, fused, leaky=True)
+        self.fourth = nn.Conv2d(fused, fused, 1)
+        self.decoder = SPADEDecoder()
+
+    def encode(self, image: torch.Tensor, kp_source: torch.Tensor) -> SourceFeatures:
+        """image (1, 3, S, S) in [0, 1], kp_source (1, K, 3) -> the source-only features."""
+        out = self.first(image)
+        for block in self.down_blocks:
+            out = block(out)
+        out = self.second(out)
+        n, _, h, w = out.shape
+        volume = self.resblocks_3d(out.view(n, RESHAPE_CHANNELS, RESHAPE_DEPTH, h, w))
+        return SourceFeatures(volume, self.dense_motion_network.prepare(volume, kp_source))
+
+    def forward(self, source: SourceFeatures, kp_source: torch.Tensor,
+                kp_driving: torch.Tensor) -> torch.Tensor:
+        """kp_driving (N, K, 3) -> frames (N, 3, S, S) in [0, 1]."""
+        deformation, occlusion = self.dense_motion_network(source.motion, kp_source, kp_driving)
+        n = len(kp_driving)
+        warped = F.grid_sample(source.volume.expand(n, -1, -1, -1, -1), deformation,
+                               align_corners=False)
+        out = self.fourth(self.third(warped.flatten(1, 2)))
+        return self.decoder(out * occlusion)

@@ -1,0 +1,186 @@
+"""The face renderer: a source portrait + per-frame 3DMM coefficients -> talking-head frames.
+
+`Renderer.prepare` does the source-only work once (keypoints, appearance volume, dense-motion
+inputs); `Renderer.render` renders any frame range [start, stop) of a clip in full batches, so
+that a frame's pixels do not depend on how the clip was split into chunks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sadtalker import weights
+from sadtalker.errors import CheckpointError, ImageError, InputError
+from sadtalker.options import GenerateOptions, Precision
+from sadtalker.render.generator import Generator, SourceFeatures
+from sadtalker.render.keypoint_detector import KeypointDetector
+from sadtalker.render.keypoints import transform_keypoints
+from sadtalker.render.mapping import MappingNet
+from sadtalker.render.semantics import (
+    camera_sequence,
+    frame_windows,
+    source_window,
+    target_coefficients,
+)
+from sadtalker.render.state_dicts import fold_spectral_norm, load_strict
+
+log = logging.getLogger(__name__)
+
+KP_PREFIX = "kp_extractor"
+GENERATOR_PREFIX = "generator"
+MAPPING_KEY = "mapping"  # the mapping net's state dict inside the .pth.tar pickle
+SIZE_MULTIPLE = 128  # the S/4 feature grid is halved five times by the hourglasses
+
+
+def empty_module(factory: Callable[[], nn.Module]) -> nn.Module:
+    """Build a module without spending time (or global RNG) on a random init it will lose."""
+    with torch.device("meta"):
+        module = factory()
+    return module.to_empty(device="cpu").eval().requires_grad_(False)
+
+
+@dataclass
+class SourceState:
+    """The source-only work for one portrait, shared by every frame of a chunk."""
+
+    coeffs: np.ndarray  # (coeff_channels,) source 3DMM coefficients
+    canonical: torch.Tensor  # (1, K, 3) canonical keypoints
+    kp_source: torch.Tensor  # (1, K, 3) keypoints posed by the source's coefficients
+    features: SourceFeatures
+
+
+class Renderer:
+    """Keypoint detector + MappingNet + generator, in eval mode, for one render size."""
+
+    def __init__(self, kp_detector: KeypointDetector, generator: Generator, mapping: MappingNet,
+                 size: int, precision: Precision = Precision.FP32) -> None:
+        if size % SIZE_MULTIPLE:
+            raise InputError(f"render size must be a multiple of {SIZE_MULTIPLE}, got {size}")
+        self.kp_detector = kp_detector.eval()
+        self.generator = generator.eval()
+        self.mapping = mapping.eval()
+        self.size = size
+        self.precision = Precision(precision)
+
+    @property
+    def coeff_channels(self) -> int:
+        return self.mapping.coeff_channels
+
+    @classmethod
+    def load(cls, checkpoint_dir: Path, size: int, coeff_channels: int,
+             precision: Precision = Precision.FP32) -> Renderer:
+        """Load SadTalker_V0.0.2_<size> (detector, generator) and the mapping file for 70|73."""
+        renderer_path = weights.locate(weights.sadtalker_file(size), checkpoint_dir)
+        mapping_path = weights.locate(weights.mapping_file(coeff_channels), checkpoint_dir)
+        checkpoint = weights.load_torch_checkpoint(mapping_path)
+        if not isinstance(checkpoint, dict) or MAPPING_KEY not in checkpoint:
+            raise CheckpointError(f"{mapping_path} has no '{MAPPING_KEY}' entry; re-download it")
+        return cls.from_state_dicts(
+            weights.load_safetensors_prefix(renderer_path, KP_PREFIX),
+            weights.load_safetensors_prefix(renderer_path, GENERATOR_PREFIX),
+            checkpoint[MAPPING_KEY], size, coeff_channels, precision,
+            sources=(renderer_path.name, mapping_path.name))
+
+    @classmethod
+    def from_state_dicts(cls, kp_state: dict[str, torch.Tensor],
+                         generator_state: dict[str, torch.Tensor],
+                         mapping_state: dict[str, torch.Tensor], size: int, coeff_channels: int,
+                         precision: Precision = Precision.FP32,
+                         sources: tuple[str, str] = ("renderer weights", "mapping weights"),
+                         ) -> Renderer:
+        """Build from official-layout state dicts (prefixes stripped, spectral norm unfolded)."""
+        kp_detector = empty_module(KeypointDetector)
+        generator = empty_module(Generator)
+        mapping = empty_module(lambda: MappingNet(coeff_channels))
+        load_strict(kp_detector, kp_state, f"{sources[0]} ({KP_PREFIX})")
+        load_strict(generator, fold_spectral_norm(generator_state),
+                    f"{sources[0]} ({GENERATOR_PREFIX})")
+        load_strict(mapping, mapping_state, sources[1])
+        return cls(kp_detector, generator, mapping, size, precision)
+
+    @torch.inference_mode()
+    def prepare(self, source_image: np.ndarray, source_coeffs: np.ndarray) -> SourceState:
+        """Source crop (S, S, 3) uint8 RGB + its 3DMM coefficients (>= coeff_channels,)."""
+        image = np.asarray(source_image)
+        if image.shape != (self.size, self.size, 3) or image.dtype != np.uint8:
+            raise ImageError(f"the renderer's source must be a {self.size}x{self.size} RGB uint8 "
+                             f"crop, got {image.shape} {image.dtype}")
+        coeffs = np.asarray(source_coeffs, dtype=np.float32).reshape(-1)
+        if len(coeffs) < self.coeff_channels:
+            raise InputError(f"source coefficients need {self.coeff_channels} values, "
+                             f"got {len(coeffs)}")
+        coeffs = coeffs[: self.coeff_channels]
+        # uint8 -> [0, 1] as skimage.img_as_float32 does: multiply by float32(1/255).
+        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() * np.float32(1 / 255)
+        canonical = self.kp_detector(pixels)
+        window = torch.from_numpy(source_window(coeffs, self.coeff_channels))[None]
+        kp_source = transform_keypoints(canonical, self.mapping(window))
+        features = self.generator.encode(pixels, kp_source)
+        return SourceState(coeffs, canonical, kp_source, features)
+
+    def render(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
+               options: GenerateOptions,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Frames [start, stop) of the clip driven by `coeffs` (T, 70): (n, S, S, 3) uint8.
+
+        Windows and free-view angles come from the whole clip. Batches are always full
+        (`options.batch_size`, the last one padded with its last frame), so chunks whose starts
+        are multiples of the batch size reproduce a whole-clip render exactly.
+        `progress(n)` is called with the number of frames each finished batch added.
+        """
+        out = np.empty((stop - start, self.size, self.size, 3), dtype=np.uint8)
+        for offset, images in self._batches(state, coeffs, start, stop, options):
+            out[offset: offset + len(images)] = to_uint8(images)
+            if progress is not None:
+                progress(len(images))
+        return out
+
+    def render_float(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
+                     options: GenerateOptions) -> torch.Tensor:
+        """Like `render`, but the generator's raw (n, 3, S, S) float32 output in [0, 1]."""
+        return torch.cat([images.float() for _, images in
+                          self._batches(state, coeffs, start, stop, options)])
+
+    @torch.inference_mode()
+    def _batches(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
+                 options: GenerateOptions) -> Iterator[tuple[int, torch.Tensor]]:
+        """(offset from start, images) for each full batch, padding frames dropped."""
+        target = target_coefficients(coeffs, state.coeffs, self.coeff_channels, options.still,
+                                     options.expression_scale)
+        num_frames = len(target)
+        if not 0 <= start < stop <= num_frames:
+            raise InputError(f"frame range [{start}, {stop}) is not inside the clip's "
+                             f"{num_frames} frames")
+        angles = [None if degrees is None else torch.from_numpy(camera_sequence(degrees,
+                                                                                num_frames))
+                  for degrees in (options.input_yaw, options.input_pitch, options.input_roll)]
+        batch = options.batch_size
+        for first in range(start, stop, batch):
+            count = min(batch, stop - first)
+            frames = np.minimum(np.arange(first, first + batch), first + count - 1)
+            windows = torch.from_numpy(frame_windows(target, frames))
+            kp_driving = transform_keypoints(
+                state.canonical, self.mapping(windows),
+                *(None if seq is None else seq[torch.from_numpy(frames)] for seq in angles))
+            with self._autocast():
+                images = self.generator(state.features, state.kp_source, kp_driving)
+            yield first - start, images[:count]
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision is Precision.BF16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, 3, S, S) in [0, 1] -> (N, S, S, 3) uint8 by rint(x * 255), clipped."""
+    scaled = (images.float() * 255).round().clamp(0, 255)
+    return scaled.to(torch.uint8).permute(0, 2, 3, 1).numpy()

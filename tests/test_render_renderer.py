@@ -1,0 +1,125 @@
+"""The renderer end to end on synthetic weights: loading, public-code agreement, chunking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sadtalker import weights
+from sadtalker.errors import CheckpointError, ImageError
+from sadtalker.options import GenerateOptions, Precision
+from sadtalker.render import Renderer
+from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX
+from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
+
+SEED = 0
+TINY = 128  # the smallest size the hourglasses accept; every layer still runs
+EXPECTED = Path(__file__).parent / "data" / "render_expected.json"
+POOL = 16  # expectations store 16x16 block means of each frame
+TOLERANCE = 1e-4
+
+
+def clip_coefficients(frames: int) -> np.ndarray:
+    """A smooth (frames, 70) clip: expression, angles (rad) and translation in typical ranges."""
+    t = np.arange(frames)[:, None]
+    k = np.arange(70)[None, :]
+    coeffs = 0.4 * np.sin(0.3 * t + 0.7 * k)
+    coeffs[:, 64:67] = 0.15 * np.sin(0.2 * t + k[:, 64:67])
+    coeffs[:, 67:70] = 0.03 * np.cos(0.1 * t + k[:, 67:70])
+    return coeffs.astype(np.float32)
+
+
+def source_coefficients() -> np.ndarray:
+    """(73,) source coefficients; the last three are crop scale and offsets (pixels)."""
+    coeffs = 0.3 * np.cos(1.3 * np.arange(73))
+    coeffs[70:] = [1.3, 121.0, 97.0]
+    return coeffs.astype(np.float32)
+
+
+def split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    head = prefix + "."
+    return {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
+
+
+def block_means(frames: torch.Tensor) -> np.ndarray:
+    """(N, 3, S, S) -> (N, 3, S/16, S/16) means of 16x16 blocks."""
+    return torch.nn.functional.avg_pool2d(frames, POOL).numpy()
+
+
+@pytest.fixture(scope="module")
+def renderer_weights() -> dict[str, torch.Tensor]:
+    return synthetic_weights(SEED, TINY)
+
+
+def tiny_renderer(renderer_weights: dict[str, torch.Tensor], coeff_channels: int) -> Renderer:
+    return Renderer.from_state_dicts(
+        split(renderer_weights, KP_PREFIX), split(renderer_weights, GENERATOR_PREFIX),
+        synthetic_mapping(SEED, coeff_channels), TINY, coeff_channels)
+
+
+@pytest.mark.parametrize("case", json.loads(EXPECTED.read_text())["cases"],
+                         ids=lambda case: case["name"])
+def test_frames_match_the_public_code(renderer_weights, case) -> None:
+    renderer = tiny_renderer(renderer_weights, case["coeff_channels"])
+    options = GenerateOptions(**case["options"])
+    state = renderer.prepare(face_image(TINY), source_coefficients())
+    frames = renderer.render_float(state, clip_coefficients(case["frames"]), 0, case["frames"],
+                                   options)
+    expected = np.array(case["block_means"], dtype=np.float32)
+    assert np.abs(block_means(frames) - expected).max() < TOLERANCE
+    # the synthetic weights give an image with structure: neither flat nor saturated
+    assert 0.2 < frames.mean() < 0.8 and frames.std() > 0.1
+    assert ((frames < 0.01) | (frames > 0.99)).float().mean() < 0.05
+
+
+def test_chunked_render_equals_whole_render(renderer_weights) -> None:
+    renderer = tiny_renderer(renderer_weights, 70)
+    coeffs = clip_coefficients(3)
+    options = GenerateOptions(batch_size=2, input_yaw=(-10.0, 10.0))
+    done: list[int] = []
+    whole = renderer.render(renderer.prepare(face_image(TINY), source_coefficients()),
+                            coeffs, 0, 3, options, progress=done.append)
+    assert done == [2, 1] and whole.shape == (3, TINY, TINY, 3) and whole.dtype == np.uint8
+    # each chunk as a separate pod would do it: its own prepare
+    parts = [renderer.render(renderer.prepare(face_image(TINY), source_coefficients()),
+                             coeffs, start, stop, options)
+             for start, stop in ((0, 2), (2, 3))]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    assert not np.array_equal(whole[0], whole[2])  # the frames really move
+
+
+def test_missing_key_is_named(renderer_weights) -> None:
+    generator_state = split(renderer_weights, GENERATOR_PREFIX)
+    del generator_state["fourth.bias"]
+    with pytest.raises(CheckpointError, match="fourth.bias"):
+        Renderer.from_state_dicts(split(renderer_weights, KP_PREFIX), generator_state,
+                                  synthetic_mapping(SEED, 70), TINY, 70)
+
+
+def test_source_of_the_wrong_size_is_refused(renderer_weights) -> None:
+    renderer = tiny_renderer(renderer_weights, 70)
+    with pytest.raises(ImageError, match="128x128"):
+        renderer.prepare(face_image(256), source_coefficients())
+
+
+def test_load_official_files_and_render_256_in_fp32_and_bf16(renderer_weights, tmp_path) -> None:
+    weights.write_safetensors(tmp_path / weights.SADTALKER_256, renderer_weights)
+    torch.save({"mapping": synthetic_mapping(SEED, 70), "epoch": 229},
+               tmp_path / weights.MAPPING_CROP)
+    coeffs = clip_coefficients(2)
+    options = GenerateOptions(batch_size=2)
+    frames = {}
+    for precision in Precision:
+        renderer = Renderer.load(tmp_path, 256, 70, precision)
+        state = renderer.prepare(face_image(256), source_coefficients())
+        frames[precision] = renderer.render(state, coeffs, 0, 2, options).astype(np.float64)
+    fp32 = frames[Precision.FP32]
+    assert fp32.shape == (2, 256, 256, 3)
+    assert 50 < fp32.mean() < 200 and fp32.std() > 25
+    mse = np.mean((frames[Precision.BF16] - fp32) ** 2)
+    psnr = 10 * np.log10(255**2 / max(mse, 1e-12))
+    assert psnr > 25
