@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sadtalker import weights
-from sadtalker.errors import CheckpointError, ImageError
+from sadtalker.errors import CheckpointError, ImageError, InputError
 from sadtalker.options import GenerateOptions, Precision
 from sadtalker.render import Renderer
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX
@@ -100,10 +100,14 @@ def test_missing_key_is_named(renderer_weights) -> None:
                                   synthetic_mapping(SEED, 70), TINY, 70)
 
 
-def test_source_of_the_wrong_size_is_refused(renderer_weights) -> None:
+def test_source_of_the_wrong_size_and_frames_outside_the_clip_are_refused(
+        renderer_weights) -> None:
     renderer = tiny_renderer(renderer_weights, 70)
     with pytest.raises(ImageError, match="128x128"):
         renderer.prepare(face_image(256), source_coefficients())
+    state = renderer.prepare(face_image(TINY), source_coefficients())
+    with pytest.raises(InputError, match=r"\[2, 5\)"):
+        renderer.render(state, clip_coefficients(4), 2, 5, GenerateOptions())
 
 
 def test_load_official_files_and_render_256_in_fp32_and_bf16(renderer_weights, tmp_path) -> None:

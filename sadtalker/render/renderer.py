@@ -83,11 +83,14 @@ class Renderer:
         checkpoint = weights.load_torch_checkpoint(mapping_path)
         if not isinstance(checkpoint, dict) or MAPPING_KEY not in checkpoint:
             raise CheckpointError(f"{mapping_path} has no '{MAPPING_KEY}' entry; re-download it")
-        return cls.from_state_dicts(
+        renderer = cls.from_state_dicts(
             weights.load_safetensors_prefix(renderer_path, KP_PREFIX),
             weights.load_safetensors_prefix(renderer_path, GENERATOR_PREFIX),
             checkpoint[MAPPING_KEY], size, coeff_channels, precision,
             sources=(renderer_path.name, mapping_path.name))
+        log.info("renderer loaded from %s and %s (%s)", renderer_path.name, mapping_path.name,
+                 renderer.precision.value)
+        return renderer
 
     @classmethod
     def from_state_dicts(cls, kp_state: dict[str, torch.Tensor],

@@ -29,6 +29,8 @@ FACE_BOX = (5, 225, 115, 335)  # rows, cols of a square around the astronaut's f
 KEYPOINT_LOGIT_STD = 0.2  # keeps the keypoint softmax (temperature 0.1) peaked but not one-hot
 CROP_INPUT_SCALE = 1 / 256  # crop parameters are in pixels; keep their weights small
 IMAGE_LOGIT_STD = 1.5  # pre-sigmoid spread of the output image
+DRIVING_SHIFT = 0.05  # keypoint motion (grid units) of the calibration frame
+MAX_CALIBRATION_SIZE = 256  # statistics barely change with size; 512 would cost 4x the time
 
 
 def synthetic_weights(seed: int, size: int,
@@ -36,7 +38,8 @@ def synthetic_weights(seed: int, size: int,
     """`kp_extractor.*` and `generator.*` tensors exactly as in SadTalker_V0.0.2_<size>.
 
     BatchNorm statistics are calibrated on the astronaut at `calibration_size` (default
-    `size`); a smaller one is cheaper and gives nearly the same statistics.
+    `size`, at most 256); a smaller one is cheaper and gives nearly the same statistics. The
+    tensor shapes do not depend on the size.
     """
     rng = torch.Generator().manual_seed(seed)
     detector = empty_module(KeypointDetector)
@@ -45,7 +48,8 @@ def synthetic_weights(seed: int, size: int,
     _randomize(generator, rng)
     detector.down.weight.copy_(antialias_kernel(1 / detector.down.step))
     spectral = _spectral_normalize(generator, rng)
-    _calibrate(detector, generator, face_image(calibration_size or size))
+    _calibrate(detector, generator,
+               face_image(calibration_size or min(size, MAX_CALIBRATION_SIZE)))
 
     tensors = {f"{KP_PREFIX}.{k}": v.clone() for k, v in detector.state_dict().items()}
     for key, value in generator.state_dict().items():
@@ -122,8 +126,8 @@ def _calibrate(detector: KeypointDetector, generator: Generator, face: np.ndarra
         detector.kp.bias.zero_()
         keypoints = detector(image)
         source = generator.encode(image, keypoints)
-        # Drive with a slightly shifted copy of the source keypoints: realistic motion inputs.
-        driving = torch.cat([keypoints, keypoints + 0.05 * torch.tanh(keypoints.flip(1))])
+        # Drive with slightly moved source keypoints, as a talking head moves them.
+        driving = keypoints + DRIVING_SHIFT * torch.tanh(keypoints.flip(1))
         _output_logits_std(generator, source, keypoints, driving)
     for hook in hooks:
         hook.remove()
