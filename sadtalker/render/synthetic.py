@@ -16,7 +16,7 @@ import skimage.data
 import torch
 from torch import nn
 
-from sadtalker.render.generator import Generator
+from sadtalker.render.generator import Generator, SourceFeatures
 from sadtalker.render.keypoint_detector import KeypointDetector, antialias_kernel
 from sadtalker.render.mapping import MappingNet
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, empty_module
@@ -128,13 +128,13 @@ def _calibrate(detector: KeypointDetector, generator: Generator, face: np.ndarra
         source = generator.encode(image, keypoints)
         # Drive with slightly moved source keypoints, as a talking head moves them.
         driving = keypoints + DRIVING_SHIFT * torch.tanh(keypoints.flip(1))
-        _output_logits_std(generator, source, keypoints, driving)
+        _set_image_gain(generator, source, keypoints, driving)
     for hook in hooks:
         hook.remove()
 
 
-def _output_logits_std(generator: Generator, source, kp_source: torch.Tensor,
-                       kp_driving: torch.Tensor) -> None:
+def _set_image_gain(generator: Generator, source: SourceFeatures, kp_source: torch.Tensor,
+                    kp_driving: torch.Tensor) -> None:
     """Scale the last conv so the image's pre-sigmoid values spread by IMAGE_LOGIT_STD."""
     seen = {}
     hook = generator.decoder.conv_img.register_forward_hook(
@@ -143,9 +143,10 @@ def _output_logits_std(generator: Generator, source, kp_source: torch.Tensor,
     hook.remove()
     logits = seen["logits"]
     conv = generator.decoder.conv_img
+    gain = IMAGE_LOGIT_STD / logits.std()
     conv.bias -= logits.mean(dim=(0, 2, 3))
-    conv.weight *= IMAGE_LOGIT_STD / logits.std()
-    conv.bias *= IMAGE_LOGIT_STD / logits.std()
+    conv.weight *= gain
+    conv.bias *= gain
 
 
 def _set_batch_statistics(layer: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
