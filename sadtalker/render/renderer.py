@@ -72,6 +72,7 @@ class Renderer:
 
     @property
     def coeff_channels(self) -> int:
+        """MappingNet's input width: 70, or 73 in full modes."""
         return self.mapping.coeff_channels
 
     @classmethod
