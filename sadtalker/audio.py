@@ -51,22 +51,25 @@ def load_audio(path: str | os.PathLike[str], max_seconds: float = MAX_AUDIO_SECO
         # decode one second past the limit only: enough to tell that a clip is too long
         "-t", str(max_seconds + 1), "-vn", "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-",
     ]
-    result = subprocess.run(command, capture_output=True)
+    result = subprocess.run(command, capture_output=True, check=False)  # failures become AudioError
     if result.returncode != 0:
-        reason = result.stderr.decode(errors="replace").strip().splitlines()
-        raise AudioError(f"cannot decode {path.name} as audio ({reason[-1] if reason else 'ffmpeg failed'}): "
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = lines[-1] if lines else "ffmpeg failed"
+        raise AudioError(f"cannot decode {path.name} as audio ({reason}): "
                          "pass a wav, mp3, m4a, flac or ogg speech file")
     wav = np.frombuffer(result.stdout, dtype=np.float32)
     if wav.size == 0:
         raise AudioError(f"{path.name} contains no audio samples: pass a clip with speech in it")
     if wav.size < MIN_FRAMES * SAMPLES_PER_FRAME:
         raise AudioError(f"{path.name} is {wav.size / SAMPLE_RATE * 1000:.0f} ms long: at least "
-                         f"{MIN_FRAMES} video frame of {1000 // FPS} ms is needed; pass a longer clip")
+                         f"{MIN_FRAMES} video frame of {1000 // FPS} ms is needed; "
+                         "pass a longer clip")
     if wav.size > max_seconds * SAMPLE_RATE:
-        raise AudioError(f"{path.name} is longer than the {max_seconds:g} s limit: cut it, or raise "
-                         "the limit (max_seconds / --max-audio-seconds)")
+        raise AudioError(f"{path.name} is longer than the {max_seconds:g} s limit: cut it, "
+                         "or raise the limit (max_seconds / --max-audio-seconds)")
     if not np.isfinite(wav).all():
-        raise AudioError(f"{path.name} decodes to non-finite samples: re-encode it (e.g. as 16-bit wav)")
+        raise AudioError(f"{path.name} decodes to non-finite samples: "
+                         "re-encode it (e.g. as 16-bit wav)")
     return wav
 
 
@@ -82,7 +85,7 @@ def fit_to_frames(wav: np.ndarray, frames: int) -> np.ndarray:
 
 
 def mel_filters() -> np.ndarray:
-    """(80, N_FFT/2+1) mel filterbank: Slaney mel scale and area normalisation (librosa's default)."""
+    """(80, N_FFT/2+1) mel filterbank: Slaney mel scale, area-normalised (librosa's default)."""
     def hz_to_mel(hz: np.ndarray) -> np.ndarray:
         # Slaney: linear below 1 kHz (3 mels per 200 Hz), logarithmic above
         hz = np.asarray(hz, dtype=np.float64)
@@ -105,7 +108,8 @@ def mel_filters() -> np.ndarray:
 
 def stft_magnitude(wav: np.ndarray) -> np.ndarray:
     """|STFT| (N_FFT/2+1, 1 + len/HOP): periodic Hann window, centred frames, zero padding."""
-    padded = np.pad(wav.astype(np.float64), N_FFT // 2)  # float64: the dB scale magnifies rounding of quiet bins
+    # float64: the dB scale magnifies the rounding of quiet bins
+    padded = np.pad(wav.astype(np.float64), N_FFT // 2)
     count = 1 + (len(padded) - N_FFT) // HOP
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:count]
     window = scipy.signal.get_window("hann", WIN, fftbins=True)
@@ -146,14 +150,14 @@ class AudioFeatures:
         return len(self.windows)
 
     @classmethod
-    def from_wav(cls, wav: np.ndarray) -> "AudioFeatures":
+    def from_wav(cls, wav: np.ndarray) -> AudioFeatures:
         """Cut the 16 kHz clip to whole frames and compute the windows."""
         frames = num_frames(len(wav))
         return cls(mel_windows(melspectrogram(fit_to_frames(wav, frames)), frames), len(wav))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str],
-                  max_seconds: float = MAX_AUDIO_SECONDS) -> "AudioFeatures":
+                  max_seconds: float = MAX_AUDIO_SECONDS) -> AudioFeatures:
         """Decode `path` and compute the windows."""
         return cls.from_wav(load_audio(path, max_seconds))
 
@@ -164,6 +168,6 @@ class AudioFeatures:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "AudioFeatures":
+    def load(cls, path: str | os.PathLike[str]) -> AudioFeatures:
         with np.load(path, allow_pickle=False) as data:
             return cls(data["windows"], int(data["num_samples"]))
