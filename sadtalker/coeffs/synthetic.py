@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from torch import nn
 from sadtalker.audio import SAMPLE_RATE, AudioFeatures
 from sadtalker.coeffs.audio2exp import EXP, ExpNet
 from sadtalker.coeffs.audio2pose import LATENT, NUM_STYLES, SEQ_LEN, Audio2Pose
+from sadtalker.coeffs.audio_encoder import EMBEDDING
 from sadtalker.coeffs.loading import EXP_PREFIX, POSE_PREFIX
 from sadtalker.coeffs.pose_discriminator import POSE
 
@@ -68,12 +70,15 @@ def synthetic_weights(seed: int, calibration_windows: np.ndarray | None = None,
                       ) -> dict[str, torch.Tensor]:
     """`audio2exp.*` and `audio2pose.*` tensors exactly as in SadTalker_V0.0.2_<size>.
 
-    `calibration_windows` (N, 80, 16) are the mel windows BatchNorm statistics are measured
-    on; by default those of `synthetic_voice(seed)`.
+    `calibration_windows` (N >= 32, 80, 16) are the mel windows BatchNorm statistics are
+    measured on; by default those of `synthetic_voice(seed)` (4 s, 100 windows).
     """
     rng = torch.Generator().manual_seed(seed)
     if calibration_windows is None:
         calibration_windows = AudioFeatures.from_wav(synthetic_voice(seed)).windows
+    if len(calibration_windows) < SEQ_LEN:
+        raise ValueError(f"calibration needs at least {SEQ_LEN} mel windows (one PoseVAE chunk), "
+                         f"got {len(calibration_windows)}")
     windows = torch.from_numpy(np.asarray(calibration_windows, dtype=np.float32))
     exp_net, pose_net = ExpNet(), Audio2Pose()
     for module in (exp_net, pose_net):
@@ -97,7 +102,7 @@ def _randomize(module: nn.Module, rng: torch.Generator) -> None:
                     layer.bias.zero_()
 
 
-def _measure_batch_norms(module: nn.Module, run) -> None:
+def _measure_batch_norms(module: nn.Module, run: Callable[[], object]) -> None:
     """Run `run()` in training mode with cumulative BatchNorm averages, so that each running
     mean/var becomes the average statistics of the batches it saw; eval mode then reuses them."""
     norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -115,11 +120,11 @@ def _calibrate_exp(net: ExpNet, windows: torch.Tensor, rng: torch.Generator) -> 
     _measure_batch_norms(net.audio_encoder, lambda: net.audio_encoder(windows))
     features = net.audio_encoder(windows)
     weight = net.mapping1.weight
-    audio_part = features @ weight[:, : features.shape[1]].T
-    weight[:, : features.shape[1]] *= EXP_AUDIO_STD / audio_part.std(0, keepdim=True).T
-    net.mapping1.bias.copy_(-(features.mean(0) @ weight[:, : features.shape[1]].T))
+    audio_weight = weight[:, :EMBEDDING]  # a view: scaling it scales mapping1's audio columns
+    audio_weight *= EXP_AUDIO_STD / (features @ audio_weight.T).std(0, keepdim=True).T
+    net.mapping1.bias.copy_(-(features.mean(0) @ audio_weight.T))  # zero-mean audio part
     # the reference expression passes straight through, so the output stays near the face's own
-    weight[:, features.shape[1]: features.shape[1] + EXP] = torch.eye(EXP)
+    weight[:, EMBEDDING:EMBEDDING + EXP] = torch.eye(EXP)
     weight[:, -1] = BLINK_GAIN * (2 * torch.rand(EXP, generator=rng) - 1)
 
 
