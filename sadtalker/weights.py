@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 import torch
 from platformdirs import user_cache_dir
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from sadtalker.errors import CheckpointError
 
@@ -194,12 +194,12 @@ def load_safetensors_prefix(path: Path, prefix: str) -> dict[str, torch.Tensor]:
     The public loader matches by substring; matching by exact prefix is stricter and selects
     the same keys in the official files.
     """
-    try:
-        tensors = load_file(str(path), device="cpu")
+    head = prefix + "."
+    try:  # read only this sub-model's tensors, not the whole 725 MB file
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            found = {k[len(head):]: f.get_tensor(k) for k in f.keys() if k.startswith(head)}
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
         raise CheckpointError(f"cannot read {path}: {exc}; re-download it") from exc
-    head = prefix + "."
-    found = {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
     if not found:
         raise CheckpointError(f"{path.name} has no tensors under '{head}': not a SadTalker file?")
     return found
