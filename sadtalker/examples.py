@@ -42,7 +42,7 @@ def speak(text: str, out: Path, seconds: float | None = None) -> Path:
         subprocess.run([espeak, "-w", str(raw), text], check=True, capture_output=True)
         wav, rate = soundfile.read(raw, dtype="float32")
     if seconds is not None:
-        wanted = int(round(seconds * rate))
+        wanted = round(seconds * rate)
         wav = np.pad(wav[:wanted], (0, max(0, wanted - len(wav))))
     soundfile.write(out, wav, rate, subtype="PCM_16")
     return out

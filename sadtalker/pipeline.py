@@ -31,7 +31,7 @@ class PreparedFace:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "PreparedFace":
+    def load(cls, path: Path) -> PreparedFace:
         with np.load(path, allow_pickle=False) as data:
             return cls(data["crop"], data["coeffs"], data["full_coeffs"],
                        json.loads(str(data["crop_info"])))

@@ -14,10 +14,10 @@ import json
 import logging
 import os
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 from platformdirs import user_cache_dir
@@ -197,7 +197,7 @@ def load_safetensors_prefix(path: Path, prefix: str) -> dict[str, torch.Tensor]:
     head = prefix + "."
     try:  # read only this sub-model's tensors, not the whole 725 MB file
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            found = {k[len(head):]: f.get_tensor(k) for k in f.keys() if k.startswith(head)}
+            found = {k[len(head):]: f.get_tensor(k) for k in f.keys() if k.startswith(head)}  # noqa: SIM118 (safe_open has no __iter__)
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
         raise CheckpointError(f"cannot read {path}: {exc}; re-download it") from exc
     if not found:
@@ -231,7 +231,7 @@ def is_synthetic(path: Path) -> bool:
         try:
             with safe_open(str(path), framework="pt") as f:
                 metadata = f.metadata() or {}
-        except Exception:
+        except Exception:  # noqa: BLE001 (an unreadable header is simply not ours)
             return False
         return metadata.get(SYNTHETIC_METADATA_KEY) == "true"
     manifest = _read_manifest(path.parent)

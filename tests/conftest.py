@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sadtalker.examples import astronaut_landmarks, write_example_inputs
+from sadtalker import examples
 
 
 @pytest.fixture(scope="session")
 def example_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The astronaut portrait, its landmarks and 2.0 s of espeak-ng speech."""
-    return write_example_inputs(tmp_path_factory.mktemp("inputs"), seconds=2.0)
+    return examples.write_example_inputs(tmp_path_factory.mktemp("inputs"), seconds=2.0)
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def astronaut_landmarks_file(example_inputs: dict[str, Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def astronaut_landmarks() -> np.ndarray:
-    return astronaut_landmarks()
+    return examples.astronaut_landmarks()
 
 
 @pytest.fixture(scope="session")

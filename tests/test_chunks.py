@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from sadtalker.chunks import Chunk, plan_chunks
@@ -11,7 +13,7 @@ def test_chunks_cover_frames_in_order_with_batch_aligned_starts(frames, batch, m
     chunks = plan_chunks(frames, batch, max_chunks)
     assert 1 <= len(chunks) <= max_chunks
     assert chunks[0].start == 0 and chunks[-1].stop == frames
-    for index, (a, b) in enumerate(zip(chunks, chunks[1:])):
+    for index, (a, b) in enumerate(pairwise(chunks)):
         assert a.index == index and a.stop == b.start
     assert all(c.start % batch == 0 and c.num_frames > 0 for c in chunks)
 

@@ -20,7 +20,7 @@ PAYLOAD = bytes(range(256)) * 4096  # 1 MiB stands in for a checkpoint file
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
     """Serves PAYLOAD, honouring `Range: bytes=N-` as release servers do."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         start = 0
         header = self.headers.get("Range")
         if header:
