@@ -1,0 +1,180 @@
+"""Video files: lossless per-chunk segments, and the one final H.264 + AAC encode.
+
+Every chunk of rendered frames is stored losslessly (FFV1 in Matroska, RGB planes), so the
+only lossy step is the final encode in `stitch`, which sees exactly the rendered pixels. That
+encode is deterministic: the same frames and audio give a byte-identical mp4 however they were
+split into segments, on any machine (fixed x264 thread count, bitexact muxing, no dates).
+All files appear atomically: written under a temporary name in the target directory, renamed
+when complete. The ffmpeg binary is the one bundled with imageio-ffmpeg.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+from sadtalker.errors import SadTalkerError
+
+FPS = 25  # SadTalker renders and muxes at 25 frames per second
+SEGMENT_CODEC = ["-c:v", "ffv1", "-level", "3", "-pix_fmt", "gbrp"]  # lossless planar RGB
+# x264's output depends on its thread count; fixing it keeps the mp4 identical across machines.
+X264_THREADS = 4
+X264_CRF = 18  # visually lossless for talking heads; SadTalker's imageio default is crf 25
+AUDIO_BITRATE = "128k"
+BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
+
+
+class VideoError(SadTalkerError):
+    """ffmpeg failed to read or write a video; the message ends with ffmpeg's own reason."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds, as decoded by ffmpeg (for tests and sanity checks)."""
+
+    frames: int
+    fps: float
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str | None
+    audio_seconds: float | None
+    comment: str | None
+
+
+def _ffmpeg(args: list[str], stdin: bytes | None = None) -> bytes:
+    """Run the bundled ffmpeg; raise VideoError with its last stderr line on failure."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-y", *args]
+    result = subprocess.run(command, input=stdin, capture_output=True, check=False)
+    if result.returncode != 0:
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        raise VideoError(f"ffmpeg failed: {lines[-1] if lines else f'exit {result.returncode}'}")
+    return result.stdout
+
+
+def _temporary_sibling(path: Path) -> Path:
+    """A unique hidden name beside `path`, so the final rename stays on one file system."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+
+
+def _check_frames(frames: np.ndarray) -> None:
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or not len(frames):
+        raise ValueError(f"expected (N, H, W, 3) uint8 frames with N > 0, got "
+                         f"{frames.shape} {frames.dtype}")
+
+
+def write_segment(frames: np.ndarray, path: str | os.PathLike[str], fps: int = FPS) -> Path:
+    """Write (N, H, W, 3) uint8 RGB frames losslessly (FFV1 .mkv) to `path`, atomically."""
+    _check_frames(frames)
+    path = Path(path)
+    n, h, w, _ = frames.shape
+    tmp = _temporary_sibling(path)
+    try:
+        _ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", str(fps),
+                 "-i", "-", *SEGMENT_CODEC, *BITEXACT, "-map_metadata", "-1",
+                 "-f", "matroska", str(tmp)], stdin=np.ascontiguousarray(frames).tobytes())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_frames(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode every frame of a video to an (N, H, W, 3) uint8 RGB array."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"no video at {path}")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+        w, h = meta["size"]
+        frames = [np.frombuffer(buf, np.uint8).reshape(h, w, 3) for buf in reader]
+    except (OSError, RuntimeError, StopIteration) as exc:
+        raise VideoError(f"cannot decode {path}: {exc}") from exc
+    return np.stack(frames) if frames else np.zeros((0, h, w, 3), np.uint8)
+
+
+def _concat_list(segments: list[Path], directory: Path) -> Path:
+    """An ffconcat file naming the segments in order (quotes escaped the way ffmpeg reads them)."""
+    listing = directory / "segments.ffconcat"
+    lines = ["ffconcat version 1.0"]
+    for segment in segments:
+        quoted = str(Path(segment).resolve()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+    listing.write_text("\n".join(lines) + "\n")
+    return listing
+
+
+def stitch(segments: list[Path], audio: str | os.PathLike[str], num_frames: int,
+           out: str | os.PathLike[str], fps: int = FPS, comment: str | None = None) -> Path:
+    """Concatenate segments in order and encode once to a browser-playable mp4, atomically.
+
+    Video: the first `num_frames` frames, H.264 yuv420p at `fps`, odd sizes padded by one
+    black row/column (yuv420p needs even sizes). Audio: AAC, cut (or padded with silence) to
+    exactly num_frames / fps seconds. `comment` goes into the mp4 metadata.
+    """
+    if not segments:
+        raise ValueError("stitch needs at least one segment")
+    if num_frames <= 0:
+        raise ValueError(f"num_frames must be positive, got {num_frames}")
+    out = Path(out)
+    tmp = _temporary_sibling(out)
+    seconds = num_frames / fps
+    metadata = ["-metadata", f"comment={comment}"] if comment else []
+    try:
+        with tempfile.TemporaryDirectory(prefix="sadtalker-stitch-") as work:
+            listing = _concat_list(segments, Path(work))
+            _ffmpeg([
+                "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
+                "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "-1", *metadata,
+                # timestamps are renumbered so segment boundaries cannot shift any frame
+                "-vf", f"setpts=N/({fps}*TB),pad=ceil(iw/2)*2:ceil(ih/2)*2",
+                "-r", str(fps), "-frames:v", str(num_frames),
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(X264_CRF),
+                "-threads", str(X264_THREADS),
+                "-af", "apad", "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-t", f"{seconds:.6f}",
+                *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(tmp),
+            ])
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _stream_field(pattern: str, text: str) -> str | None:
+    match = re.search(pattern, text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Frame count, fps, size, codecs, audio duration and comment of a video, by decoding it."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"no video at {path}")
+    # `ffmpeg -i` alone "fails" (no output given) but prints the stream summary first
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)]
+    header = subprocess.run(command, capture_output=True, check=False).stderr.decode(errors="replace")
+    video = re.search(r"Stream #\S+: Video: (\w+).*?, (\d+)x(\d+).*?, ([\d.]+) fps", header)
+    if video is None:
+        raise VideoError(f"{path} has no video stream")
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    audio_codec = _stream_field(r"Stream #\S+: Audio: (\w+)", header)
+    audio_seconds = None
+    if audio_codec is not None:
+        samples = _ffmpeg(["-i", str(path), "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"])
+        sample_rate = int(_stream_field(r"Audio: .*?, (\d+) Hz", header) or 0)
+        audio_seconds = len(samples) / 4 / sample_rate
+    return VideoInfo(
+        frames=frames, fps=float(video.group(4)), width=int(video.group(2)),
+        height=int(video.group(3)), video_codec=video.group(1), audio_codec=audio_codec,
+        audio_seconds=audio_seconds,
+        comment=_stream_field(r"^\s+comment\s+: (.*)$", header),
+    )

@@ -1,0 +1,88 @@
+"""Lossless segments, deterministic stitching, probing and failures of sadtalker.video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage.data import astronaut
+
+from sadtalker import video
+from sadtalker.examples import speak
+from sadtalker.errors import SadTalkerError
+
+NUM_FRAMES = 30  # 1.2 s at 25 fps, shorter than the 2 s speech fixture
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 s of espeak-ng speech (22.05 kHz mono wav)."""
+    return speak("Hello, this is a test.", tmp_path_factory.mktemp("audio") / "speech.wav", 2.0)
+
+
+@pytest.fixture(scope="module")
+def frames() -> np.ndarray:
+    """A moving 101x101 patch of the astronaut: odd sizes exercise the even-size padding."""
+    face = astronaut()[100:201, 150:251]
+    return np.stack([np.roll(face, 3 * i, axis=1) for i in range(NUM_FRAMES)])
+
+
+def test_segment_round_trip_is_lossless(frames: np.ndarray, tmp_path: Path) -> None:
+    path = video.write_segment(frames, tmp_path / "seg.mkv")
+    decoded = video.read_frames(path)
+    assert decoded.shape == frames.shape
+    assert np.array_equal(decoded, frames)
+    assert [p.name for p in tmp_path.iterdir()] == ["seg.mkv"]  # no temp file left behind
+
+
+def test_stitch_is_byte_identical_whatever_the_split(frames: np.ndarray, speech_wav: Path,
+                                                     tmp_path: Path) -> None:
+    whole = [video.write_segment(frames, tmp_path / "whole.mkv")]
+    split = [video.write_segment(frames[a:b], tmp_path / f"part{a}.mkv")
+             for a, b in ((0, 7), (7, 20), (20, NUM_FRAMES))]
+    one = video.stitch(whole, speech_wav, NUM_FRAMES, tmp_path / "one.mp4", comment="synthetic")
+    three = video.stitch(split, speech_wav, NUM_FRAMES, tmp_path / "three.mp4", comment="synthetic")
+    assert one.read_bytes() == three.read_bytes()
+
+
+def test_stitched_video_decodes_to_the_asked_length(frames: np.ndarray, speech_wav: Path,
+                                                    tmp_path: Path) -> None:
+    segment = video.write_segment(frames, tmp_path / "seg.mkv")
+    out = video.stitch([segment], speech_wav, NUM_FRAMES - 5, tmp_path / "out.mp4",
+                       comment="made with synthetic weights")
+    info = video.probe(out)
+    assert (info.frames, info.fps, info.width, info.height) == (NUM_FRAMES - 5, 25.0, 102, 102)
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    assert info.audio_seconds == pytest.approx((NUM_FRAMES - 5) / 25, abs=0.03)
+    assert info.comment == "made with synthetic weights"
+    data = out.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while downloading
+    decoded = video.read_frames(out)[:, :101, :101].astype(int)
+    assert np.abs(decoded - frames[: NUM_FRAMES - 5]).mean() < 6  # only H.264's loss
+
+
+def test_short_audio_is_padded_with_silence(frames: np.ndarray, tmp_path: Path,
+                                            speech_wav: Path) -> None:
+    segment = video.write_segment(frames, tmp_path / "seg.mkv")
+    short = tmp_path / "short.wav"
+    video._ffmpeg(["-i", str(speech_wav), "-t", "0.5", str(short)])
+    info = video.probe(video.stitch([segment], short, NUM_FRAMES, tmp_path / "out.mp4"))
+    assert info.audio_seconds == pytest.approx(NUM_FRAMES / 25, abs=0.03)
+    assert info.comment is None
+
+
+def test_failed_stitch_leaves_no_file(frames: np.ndarray, tmp_path: Path) -> None:
+    segment = video.write_segment(frames, tmp_path / "seg.mkv")
+    not_audio = tmp_path / "not_audio.wav"
+    not_audio.write_text("this is not a wav file")
+    out = tmp_path / "out.mp4"
+    with pytest.raises(SadTalkerError, match="ffmpeg failed: .*Invalid data"):
+        video.stitch([segment], not_audio, NUM_FRAMES, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_audio.wav", "seg.mkv"]
+
+
+def test_bad_frames_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="uint8"):
+        video.write_segment(np.zeros((2, 8, 8, 3), np.float32), tmp_path / "seg.mkv")
+    assert not list(tmp_path.iterdir())
