@@ -1,0 +1,169 @@
+"""GFPGAN v1.4 face restoration of rendered frames, through the `gfpgan` package, offline.
+
+`GFPGANer` itself hard-codes a working-directory-relative ``gfpgan/weights`` for facexlib's
+RetinaFace detector and ParseNet face parser and downloads them when they are missing there.
+`_LocalGFPGANer` builds exactly what `GFPGANer.__init__` builds for ``arch='clean',
+channel_multiplier=2`` but points facexlib's ``model_rootpath`` at our checkpoint directory,
+after checking every file is there, so no download can start; restoration itself is
+`GFPGANer.enhance`, unchanged.
+
+Output size: SadTalker runs GFPGANer with upscale=2, doubling the video's size. We keep the
+input size (upscale=1): every chunk's frames stay the size the renderer (or paste-back) made,
+and the face is still restored at GFPGAN's native 512x512 before being warped back.
+Only the most central face of each frame is restored: a talking-head frame animates one face,
+and this bounds the cost at one GFPGAN pass per frame (SadTalker restores every face found).
+
+Importing this module imports gfpgan, basicsr and facexlib (a few seconds): import it only
+when the enhancer is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from sadtalker import torchvision_compat, weights
+
+torchvision_compat.install()  # must precede the first import of gfpgan/basicsr
+
+from facexlib.detection.retinaface import RetinaFace  # noqa: E402
+from facexlib.parsing.parsenet import ParseNet  # noqa: E402
+from facexlib.utils.face_restoration_helper import FaceRestoreHelper  # noqa: E402
+from gfpgan import GFPGANer  # noqa: E402
+from gfpgan.archs.gfpganv1_clean_arch import GFPGANv1Clean  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+UPSCALE = 1  # keep the frame size (SadTalker: 2)
+FACE_SIZE = 512  # GFPGAN v1.4 restores faces aligned to the FFHQ template at 512x512
+RESTORE_WEIGHT = 0.5  # GFPGANer.enhance's default, used by SadTalker
+EYE_DIST_THRESHOLD = 5  # GFPGANer skips faces whose eyes are closer than this (pixels)
+
+
+def _gfpgan_v14() -> GFPGANv1Clean:
+    """The network GFPGANer builds for arch='clean', channel_multiplier=2 (v1.3 / v1.4)."""
+    return GFPGANv1Clean(out_size=FACE_SIZE, num_style_feat=512, channel_multiplier=2,
+                         decoder_load_path=None, fix_decoder=False, num_mlp=8,
+                         input_is_latent=True, different_w=True, narrow=1, sft_half=True)
+
+
+def _retinaface() -> RetinaFace:
+    return RetinaFace(network_name="resnet50", half=False, device="cpu")
+
+
+def _parsenet() -> ParseNet:
+    return ParseNet(in_size=FACE_SIZE, out_size=FACE_SIZE, parsing_ch=19)
+
+
+class _LocalGFPGANer(GFPGANer):
+    """GFPGANer whose face detector and parser load from `directory`, never downloaded."""
+
+    def __init__(self, model_path: Path, directory: Path, device: torch.device) -> None:
+        # GFPGANer.__init__ is not called: it would look for (and fetch) the facexlib files
+        # under ./gfpgan/weights. These are the attributes GFPGANer.enhance uses.
+        self.upscale = UPSCALE
+        self.bg_upsampler = None
+        self.device = device
+        checkpoint = weights.load_torch_checkpoint(model_path)
+        state = checkpoint.get("params_ema", checkpoint.get("params"))
+        if state is None:
+            raise weights.CheckpointError(
+                f"{model_path} has neither 'params_ema' nor 'params': not a GFPGAN checkpoint")
+        self.gfpgan = _gfpgan_v14()
+        try:
+            self.gfpgan.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise weights.CheckpointError(f"{model_path} does not fit GFPGAN v1.4: {exc}") from exc
+        self.gfpgan.eval().to(device)
+        self.face_helper = FaceRestoreHelper(
+            UPSCALE, face_size=FACE_SIZE, crop_ratio=(1, 1), det_model="retinaface_resnet50",
+            save_ext="png", use_parse=True, device=device, model_rootpath=str(directory))
+
+
+class Enhancer:
+    """GFPGAN v1.4 restoration of (N, H, W, 3) uint8 RGB frames, keeping their size."""
+
+    def __init__(self, restorer: GFPGANer) -> None:
+        self.restorer = restorer
+
+    @classmethod
+    def load(cls, checkpoint_dir: str | os.PathLike[str] | None = None,
+             device: str | torch.device = "cpu") -> Enhancer:
+        """Load GFPGANv1.4.pth, RetinaFace and ParseNet from the checkpoint directory only."""
+        model = weights.locate(weights.GFPGAN, checkpoint_dir)
+        for name in (weights.RETINAFACE, weights.PARSENET):
+            weights.locate(name, checkpoint_dir)  # facexlib would download a missing one
+        log.info("loading GFPGAN v1.4 from %s", model.parent)
+        return cls(_LocalGFPGANer(model, model.parent, torch.device(device)))
+
+    def enhance(self, frames: np.ndarray) -> np.ndarray:
+        """Restore the central face of each frame; frames without a face come back unchanged."""
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"expected (N, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
+        out = np.empty_like(frames)
+        with torch.inference_mode():
+            for i, frame in enumerate(frames):
+                bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+                _, faces, restored = self.restorer.enhance(
+                    bgr, has_aligned=False, only_center_face=True, paste_back=True,
+                    weight=RESTORE_WEIGHT)
+                out[i] = frame if not faces else cv2.cvtColor(restored, cv2.COLOR_BGR2RGB)
+        return out
+
+
+def _calibrate_batchnorm(model: torch.nn.Module, inputs: torch.Tensor) -> None:
+    """Set every BatchNorm's running statistics to those of `inputs` (one train-mode pass)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None  # cumulative average: after one pass, exactly these statistics
+    model.train()
+    with torch.no_grad():
+        model(inputs)
+    model.eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.momentum = 0.1  # PyTorch's default, as the official files were trained with
+            module.num_batches_tracked.zero_()
+
+
+def _face_input(size: int) -> torch.Tensor:
+    """The astronaut's face as a normalised (1, 3, size, size) tensor in [-1, 1]."""
+    from skimage.data import astronaut
+
+    face = cv2.resize(astronaut()[20:260, 120:360], (size, size), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(face).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def _save(path: Path, obj: dict) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def synthetic_files(directory: Path, seed: int) -> list[Path]:
+    """Write random-weight GFPGANv1.4.pth, detection_Resnet50_Final.pth, parsing_parsenet.pth.
+
+    Each is built from the class gfpgan/facexlib load it into, in the layout they read
+    (``{'params_ema': state_dict}`` for GFPGAN, plain state dicts for facexlib), seeded;
+    BatchNorm statistics are those of the astronaut's face, so activations stay in range.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    with torch.random.fork_rng(devices=[]):  # module initialisers draw from the global RNG
+        torch.manual_seed(seed)
+        gfpgan, detector, parser = _gfpgan_v14(), _retinaface(), _parsenet()
+    # RetinaFace takes BGR pixels minus its mean (104, 117, 123), unscaled
+    bgr = (_face_input(256).flip(1) + 1) * 127.5
+    _calibrate_batchnorm(detector, bgr - torch.tensor([104.0, 117.0, 123.0]).view(1, 3, 1, 1))
+    _calibrate_batchnorm(parser, _face_input(FACE_SIZE))
+    return [
+        _save(directory / weights.GFPGAN, {"params_ema": gfpgan.state_dict()}),
+        _save(directory / weights.RETINAFACE, detector.state_dict()),
+        _save(directory / weights.PARSENET, parser.state_dict()),
+    ]

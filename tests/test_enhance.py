@@ -1,0 +1,106 @@
+"""GFPGAN enhancer: the torchvision compatibility fix, synthetic files, offline loading."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from skimage.data import astronaut
+
+from sadtalker import torchvision_compat, weights
+from sadtalker.errors import CheckpointError
+
+
+def test_compat_module_forwards_rgb_to_grayscale() -> None:
+    torchvision_compat.install()
+    torchvision_compat.install()  # idempotent
+    from torchvision.transforms import functional
+    from torchvision.transforms.functional_tensor import rgb_to_grayscale
+
+    assert rgb_to_grayscale is functional.rgb_to_grayscale
+    from basicsr.data import degradations  # the import that breaks without the fix
+
+    assert degradations.rgb_to_grayscale is functional.rgb_to_grayscale
+    from gfpgan import GFPGANer
+
+    assert GFPGANer.__name__ == "GFPGANer"
+
+
+@pytest.fixture(scope="module")
+def enhance_module():
+    from sadtalker import enhance
+
+    return enhance
+
+
+@pytest.fixture(scope="module")
+def enhancer_dir(tmp_path_factory: pytest.TempPathFactory, enhance_module) -> Path:
+    directory = tmp_path_factory.mktemp("enhancer")
+    paths = enhance_module.synthetic_files(directory, seed=0)
+    assert sorted(p.name for p in paths) == sorted(
+        [weights.GFPGAN, weights.PARSENET, weights.RETINAFACE])
+    return directory
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection or start a download fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[:2]}")
+
+    import facexlib.utils.misc
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(facexlib.utils.misc, "download_url_to_file", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
+def test_synthetic_files_have_the_layout_gfpgan_and_facexlib_read(enhancer_dir: Path,
+                                                                  enhance_module) -> None:
+    expected = {
+        weights.RETINAFACE: enhance_module._retinaface().state_dict(),
+        weights.PARSENET: enhance_module._parsenet().state_dict(),
+        weights.GFPGAN: enhance_module._gfpgan_v14().state_dict(),
+    }
+    for name, reference in expected.items():
+        state = torch.load(enhancer_dir / name, weights_only=True)  # as gfpgan/facexlib load
+        if name == weights.GFPGAN:
+            assert list(state) == ["params_ema"]
+            state = state["params_ema"]
+        assert list(state) == list(reference)
+        for key, value in state.items():
+            assert value.shape == reference[key].shape and value.dtype == reference[key].dtype
+    detector = torch.load(enhancer_dir / weights.RETINAFACE, weights_only=True)
+    assert detector["body.bn1.num_batches_tracked"].dtype == torch.int64
+    assert 0.01 < detector["body.bn1.running_var"].mean() < 1e4  # calibrated, not the default 1
+
+
+def test_enhancer_runs_offline_and_keeps_the_frame_size(
+        enhancer_dir: Path, enhance_module, no_network: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # GFPGANer would create ./gfpgan/weights here
+    enhancer = enhance_module.Enhancer.load(enhancer_dir)
+    frame = cv2.resize(astronaut()[0:300, 100:400], (256, 256), interpolation=cv2.INTER_AREA)
+    out = enhancer.enhance(frame[None])
+    assert out.shape == (1, 256, 256, 3) and out.dtype == np.uint8
+    assert 0 < np.abs(out.astype(int) - frame).mean() < 60  # a face was restored and pasted
+    assert list(tmp_path.iterdir()) == []  # nothing downloaded or created in the cwd
+
+
+def test_missing_file_is_named_and_never_downloaded(enhancer_dir: Path, enhance_module,
+                                                    no_network: None, tmp_path: Path) -> None:
+    for name in (weights.GFPGAN, weights.RETINAFACE):
+        (tmp_path / name).symlink_to(enhancer_dir / name)
+    with pytest.raises(CheckpointError, match=weights.PARSENET):
+        enhance_module.Enhancer.load(tmp_path)
+
+
+def test_frames_must_be_uint8_rgb(enhance_module) -> None:
+    enhancer = enhance_module.Enhancer(restorer=None)  # validation happens before any model use
+    with pytest.raises(ValueError, match="uint8"):
+        enhancer.enhance(np.zeros((1, 8, 8, 3), np.float32))
