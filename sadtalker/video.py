@@ -29,6 +29,10 @@ SEGMENT_CODEC = ["-c:v", "ffv1", "-level", "3", "-pix_fmt", "gbrp"]  # lossless 
 X264_THREADS = 4
 X264_CRF = 18  # visually lossless for talking heads; SadTalker's imageio default is crf 25
 AUDIO_BITRATE = "128k"
+# RGB -> YUV with the BT.709 matrix, and the file says so: untagged video is guessed at
+# (BT.601 or 709 depending on the player and size), which shifts colours.
+TO_BT709 = ("scale=out_color_matrix=bt709:out_range=tv,"
+            "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv")
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
 
 
@@ -136,7 +140,7 @@ def stitch(segments: list[Path], audio: str | os.PathLike[str], num_frames: int,
                 "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
                 "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "-1", *metadata,
                 # timestamps are renumbered so segment boundaries cannot shift any frame
-                "-vf", f"setpts=N/({fps}*TB),pad=ceil(iw/2)*2:ceil(ih/2)*2",
+                "-vf", f"setpts=N/({fps}*TB),pad=ceil(iw/2)*2:ceil(ih/2)*2,{TO_BT709}",
                 "-r", str(fps), "-frames:v", str(num_frames),
                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(X264_CRF),
                 "-threads", str(X264_THREADS),
