@@ -28,14 +28,15 @@ import numpy as np
 import torch
 
 from sadtalker import torchvision_compat, weights
+from sadtalker.errors import CheckpointError
 
 torchvision_compat.install()  # must precede the first import of gfpgan/basicsr
 
-from facexlib.detection.retinaface import RetinaFace  # noqa: E402
-from facexlib.parsing.parsenet import ParseNet  # noqa: E402
-from facexlib.utils.face_restoration_helper import FaceRestoreHelper  # noqa: E402
-from gfpgan import GFPGANer  # noqa: E402
-from gfpgan.archs.gfpganv1_clean_arch import GFPGANv1Clean  # noqa: E402
+from facexlib.detection.retinaface import RetinaFace
+from facexlib.parsing.parsenet import ParseNet
+from facexlib.utils.face_restoration_helper import FaceRestoreHelper
+from gfpgan import GFPGANer
+from gfpgan.archs.gfpganv1_clean_arch import GFPGANv1Clean
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,13 @@ class _LocalGFPGANer(GFPGANer):
         checkpoint = weights.load_torch_checkpoint(model_path)
         state = checkpoint.get("params_ema", checkpoint.get("params"))
         if state is None:
-            raise weights.CheckpointError(
+            raise CheckpointError(
                 f"{model_path} has neither 'params_ema' nor 'params': not a GFPGAN checkpoint")
         self.gfpgan = _gfpgan_v14()
         try:
             self.gfpgan.load_state_dict(state, strict=True)
         except RuntimeError as exc:
-            raise weights.CheckpointError(f"{model_path} does not fit GFPGAN v1.4: {exc}") from exc
+            raise CheckpointError(f"{model_path} does not fit GFPGAN v1.4: {exc}") from exc
         self.gfpgan.eval().to(device)
         self.face_helper = FaceRestoreHelper(
             UPSCALE, face_size=FACE_SIZE, crop_ratio=(1, 1), det_model="retinaface_resnet50",
@@ -104,7 +105,8 @@ class Enhancer:
     def enhance(self, frames: np.ndarray) -> np.ndarray:
         """Restore the central face of each frame; frames without a face come back unchanged."""
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            raise ValueError(f"expected (N, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
+            raise ValueError(f"expected (N, H, W, 3) uint8 frames, got {frames.shape} "
+                             f"{frames.dtype}")
         out = np.empty_like(frames)
         with torch.inference_mode():
             for i, frame in enumerate(frames):

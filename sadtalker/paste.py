@@ -28,7 +28,8 @@ KEPT_RING = 1
 def _clip_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
     x1, y1, x2, y2 = (int(v) for v in box)
     if x2 <= x1 or y2 <= y1:
-        raise InputError(f"crop box {box} is empty: expected (x1, y1, x2, y2) with x1 < x2, y1 < y2")
+        raise InputError(f"crop box {box} is empty: expected (x1, y1, x2, y2) with x1 < x2 "
+                         "and y1 < y2")
     if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
         raise InputError(f"crop box {box} lies outside the {width}x{height} photo")
     return x1, y1, x2, y2

@@ -79,7 +79,7 @@ def write_segment(frames: np.ndarray, path: str | os.PathLike[str], fps: int = F
     """Write (N, H, W, 3) uint8 RGB frames losslessly (FFV1 .mkv) to `path`, atomically."""
     _check_frames(frames)
     path = Path(path)
-    n, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     tmp = _temporary_sibling(path)
     try:
         _ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", str(fps),
@@ -165,7 +165,8 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         raise VideoError(f"no video at {path}")
     # `ffmpeg -i` alone "fails" (no output given) but prints the stream summary first
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)]
-    header = subprocess.run(command, capture_output=True, check=False).stderr.decode(errors="replace")
+    header = subprocess.run(command, capture_output=True, check=False).stderr.decode(
+        errors="replace")
     video = re.search(r"Stream #\S+: Video: (\w+).*?, (\d+)x(\d+).*?, ([\d.]+) fps", header)
     if video is None:
         raise VideoError(f"{path} has no video stream")

@@ -68,7 +68,8 @@ def test_boxes_at_the_border_reach_the_border(cat_frames: np.ndarray, photo: np.
     x1, y1, x2, y2 = box
     clipped = (max(x1, 0), max(y1, 0), min(x2, 512), min(y2, 512))
     # on sides at the border the pasted patch reaches the edge; elsewhere the outline stays
-    expected = tuple(c if c in (0, 512) else c + (1 if i < 2 else -1) for i, c in enumerate(clipped))
+    expected = tuple(c if c in (0, 512) else c + (1 if i < 2 else -1)
+                     for i, c in enumerate(clipped))
     assert _changed(out, photo) == expected
 
 

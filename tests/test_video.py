@@ -9,8 +9,8 @@ import pytest
 from skimage.data import astronaut
 
 from sadtalker import video
-from sadtalker.examples import speak
 from sadtalker.errors import SadTalkerError
+from sadtalker.examples import speak
 
 NUM_FRAMES = 30  # 1.2 s at 25 fps, shorter than the 2 s speech fixture
 
@@ -77,7 +77,7 @@ def test_failed_stitch_leaves_no_file(frames: np.ndarray, tmp_path: Path) -> Non
     not_audio = tmp_path / "not_audio.wav"
     not_audio.write_text("this is not a wav file")
     out = tmp_path / "out.mp4"
-    with pytest.raises(SadTalkerError, match="ffmpeg failed: .*Invalid data"):
+    with pytest.raises(SadTalkerError, match=r"ffmpeg failed: .*Invalid data"):
         video.stitch([segment], not_audio, NUM_FRAMES, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not_audio.wav", "seg.mkv"]
 
