@@ -10,6 +10,9 @@ after checking every file is there, so no download can start; restoration itself
 Output size: SadTalker runs GFPGANer with upscale=2, doubling the video's size. We keep the
 input size (upscale=1): every chunk's frames stay the size the renderer (or paste-back) made,
 and the face is still restored at GFPGAN's native 512x512 before being warped back.
+GFPGAN's StyleGAN decoder adds random noise maps on every call (from torch's global RNG);
+we draw them from a fixed seed for every frame, so a frame's restoration does not depend on
+the chunk it falls in or on the run, and the texture does not flicker from frame to frame.
 Only the most central face of each frame is restored: a talking-head frame animates one face,
 and this bounds the cost at one GFPGAN pass per frame (SadTalker restores every face found).
 
@@ -19,8 +22,11 @@ when the enhancer is asked for.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -53,8 +59,17 @@ def _gfpgan_v14() -> GFPGANv1Clean:
                          input_is_latent=True, different_w=True, narrow=1, sft_half=True)
 
 
+@contextlib.contextmanager
+def _quiet_resnet_construction() -> Iterator[None]:
+    """Silence torchvision's deprecation warnings for facexlib's `resnet50(pretrained=False)`."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchvision.models._utils")
+        yield
+
+
 def _retinaface() -> RetinaFace:
-    return RetinaFace(network_name="resnet50", half=False, device="cpu")
+    with _quiet_resnet_construction():
+        return RetinaFace(network_name="resnet50", half=False, device="cpu")
 
 
 def _parsenet() -> ParseNet:
@@ -81,26 +96,28 @@ class _LocalGFPGANer(GFPGANer):
         except RuntimeError as exc:
             raise CheckpointError(f"{model_path} does not fit GFPGAN v1.4: {exc}") from exc
         self.gfpgan.eval().to(device)
-        self.face_helper = FaceRestoreHelper(
-            UPSCALE, face_size=FACE_SIZE, crop_ratio=(1, 1), det_model="retinaface_resnet50",
-            save_ext="png", use_parse=True, device=device, model_rootpath=str(directory))
+        with _quiet_resnet_construction():
+            self.face_helper = FaceRestoreHelper(
+                UPSCALE, face_size=FACE_SIZE, crop_ratio=(1, 1), det_model="retinaface_resnet50",
+                save_ext="png", use_parse=True, device=device, model_rootpath=str(directory))
 
 
 class Enhancer:
     """GFPGAN v1.4 restoration of (N, H, W, 3) uint8 RGB frames, keeping their size."""
 
-    def __init__(self, restorer: GFPGANer) -> None:
+    def __init__(self, restorer: GFPGANer, seed: int = 0) -> None:
         self.restorer = restorer
+        self.seed = seed
 
     @classmethod
     def load(cls, checkpoint_dir: str | os.PathLike[str] | None = None,
-             device: str | torch.device = "cpu") -> Enhancer:
+             device: str | torch.device = "cpu", seed: int = 0) -> Enhancer:
         """Load GFPGANv1.4.pth, RetinaFace and ParseNet from the checkpoint directory only."""
         model = weights.locate(weights.GFPGAN, checkpoint_dir)
         for name in (weights.RETINAFACE, weights.PARSENET):
             weights.locate(name, checkpoint_dir)  # facexlib would download a missing one
         log.info("loading GFPGAN v1.4 from %s", model.parent)
-        return cls(_LocalGFPGANer(model, model.parent, torch.device(device)))
+        return cls(_LocalGFPGANer(model, model.parent, torch.device(device)), seed)
 
     def enhance(self, frames: np.ndarray) -> np.ndarray:
         """Restore the central face of each frame; frames without a face come back unchanged."""
@@ -108,8 +125,11 @@ class Enhancer:
             raise ValueError(f"expected (N, H, W, 3) uint8 frames, got {frames.shape} "
                              f"{frames.dtype}")
         out = np.empty_like(frames)
-        with torch.inference_mode():
+        device = self.restorer.device
+        rng_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.inference_mode(), torch.random.fork_rng(devices=rng_devices):
             for i, frame in enumerate(frames):
+                torch.manual_seed(self.seed)  # the same noise maps for every frame
                 bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
                 _, faces, restored = self.restorer.enhance(
                     bgr, has_aligned=False, only_center_face=True, paste_back=True,

@@ -86,9 +86,12 @@ def test_enhancer_runs_offline_and_keeps_the_frame_size(
     monkeypatch.chdir(tmp_path)  # GFPGANer would create ./gfpgan/weights here
     enhancer = enhance_module.Enhancer.load(enhancer_dir)
     frame = cv2.resize(astronaut()[0:300, 100:400], (256, 256), interpolation=cv2.INTER_AREA)
-    out = enhancer.enhance(frame[None])
-    assert out.shape == (1, 256, 256, 3) and out.dtype == np.uint8
-    assert 0 < np.abs(out.astype(int) - frame).mean() < 60  # a face was restored and pasted
+    rng_before = torch.random.get_rng_state()
+    out = enhancer.enhance(np.stack([frame, frame]))
+    assert out.shape == (2, 256, 256, 3) and out.dtype == np.uint8
+    assert 0 < np.abs(out[0].astype(int) - frame).mean() < 60  # a face was restored and pasted
+    assert np.array_equal(out[0], out[1])  # seeded noise: same frame, same result
+    assert torch.equal(torch.random.get_rng_state(), rng_before)  # global RNG untouched
     assert list(tmp_path.iterdir()) == []  # nothing downloaded or created in the cwd
 
 
