@@ -54,14 +54,15 @@ class VideoInfo:
     comment: str | None
 
 
-def _ffmpeg(args: list[str], stdin: bytes | None = None) -> bytes:
-    """Run the bundled ffmpeg; raise VideoError with its last stderr line on failure."""
+def _ffmpeg(args: list[str], stdin: bytes | None = None) -> tuple[bytes, str]:
+    """Run the bundled ffmpeg: (stdout, stderr); VideoError with its last stderr line on failure."""
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-y", *args]
     result = subprocess.run(command, input=stdin, capture_output=True, check=False)
+    stderr = result.stderr.decode(errors="replace")
     if result.returncode != 0:
-        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        lines = stderr.strip().splitlines()
         raise VideoError(f"ffmpeg failed: {lines[-1] if lines else f'exit {result.returncode}'}")
-    return result.stdout
+    return result.stdout, stderr
 
 
 def _temporary_sibling(path: Path) -> Path:
@@ -96,14 +97,14 @@ def read_frames(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"no video at {path}")
-    try:
-        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
-        meta = next(reader)
-        w, h = meta["size"]
-        frames = [np.frombuffer(buf, np.uint8).reshape(h, w, 3) for buf in reader]
-    except (OSError, RuntimeError, StopIteration) as exc:
-        raise VideoError(f"cannot decode {path}: {exc}") from exc
-    return np.stack(frames) if frames else np.zeros((0, h, w, 3), np.uint8)
+    pixels, log = _ffmpeg(["-i", str(path), "-map", "0:v:0", "-f", "rawvideo",
+                           "-pix_fmt", "rgb24", "-"])
+    # the size ffmpeg wrote (after any rotation), from its summary of the output stream
+    size = re.search(r"Output #0.*?Video: rawvideo.*?, (\d+)x(\d+)", log, re.DOTALL)
+    if size is None:
+        raise VideoError(f"cannot tell the frame size of {path}")
+    w, h = int(size.group(1)), int(size.group(2))
+    return np.frombuffer(pixels, np.uint8).reshape(-1, h, w, 3)
 
 
 def _concat_list(segments: list[Path], directory: Path) -> Path:
@@ -174,7 +175,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     audio_codec = _stream_field(r"Stream #\S+: Audio: (\w+)", header)
     audio_seconds = None
     if audio_codec is not None:
-        samples = _ffmpeg(["-i", str(path), "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"])
+        samples, _ = _ffmpeg(["-i", str(path), "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"])
         sample_rate = int(_stream_field(r"Audio: .*?, (\d+) Hz", header) or 0)
         audio_seconds = len(samples) / 4 / sample_rate
     return VideoInfo(

@@ -86,3 +86,10 @@ def test_bad_frames_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="uint8"):
         video.write_segment(np.zeros((2, 8, 8, 3), np.float32), tmp_path / "seg.mkv")
     assert not list(tmp_path.iterdir())
+
+
+def test_unreadable_video_gives_ffmpegs_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mkv"
+    bad.write_text("not a video")
+    with pytest.raises(video.VideoError, match=r"^ffmpeg failed: .*Invalid data[^\n]*$"):
+        video.read_frames(bad)
