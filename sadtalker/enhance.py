@@ -162,13 +162,6 @@ def _face_input(size: int) -> torch.Tensor:
     return torch.from_numpy(face).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 
-def _save(path: Path, obj: dict) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def synthetic_files(directory: Path, seed: int) -> list[Path]:
     """Write random-weight GFPGANv1.4.pth, detection_Resnet50_Final.pth, parsing_parsenet.pth.
 
@@ -185,7 +178,7 @@ def synthetic_files(directory: Path, seed: int) -> list[Path]:
     _calibrate_batchnorm(detector, bgr - torch.tensor([104.0, 117.0, 123.0]).view(1, 3, 1, 1))
     _calibrate_batchnorm(parser, _face_input(FACE_SIZE))
     return [
-        _save(directory / weights.GFPGAN, {"params_ema": gfpgan.state_dict()}),
-        _save(directory / weights.RETINAFACE, detector.state_dict()),
-        _save(directory / weights.PARSENET, parser.state_dict()),
+        weights.write_torch(directory / weights.GFPGAN, {"params_ema": gfpgan.state_dict()}),
+        weights.write_torch(directory / weights.RETINAFACE, detector.state_dict()),
+        weights.write_torch(directory / weights.PARSENET, parser.state_dict()),
     ]

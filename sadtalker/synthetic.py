@@ -9,22 +9,12 @@ and marks them synthetic, so that `weights verify` and every output made with th
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
-
-import torch
 
 from sadtalker import weights
 
 log = logging.getLogger(__name__)
-
-
-def _save_torch(path: Path, obj: dict) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
 
 
 def synthesize(directory: Path, sizes: Iterable[int] = (256,), seed: int = 0,
@@ -32,7 +22,7 @@ def synthesize(directory: Path, sizes: Iterable[int] = (256,), seed: int = 0,
     """Write synthetic versions of the official files into `directory`; returns their paths."""
     from sadtalker.coeffs.synthetic import synthetic_weights as coeff_weights
     from sadtalker.face.synthetic import synthetic_weights as recon_weights
-    from sadtalker.face.synthetic import write_face_alignment_files
+    from sadtalker.face.synthetic_landmarker import write_face_alignment_files
     from sadtalker.render.synthetic import synthetic_mapping
     from sadtalker.render.synthetic import synthetic_weights as render_weights
 
@@ -48,7 +38,7 @@ def synthesize(directory: Path, sizes: Iterable[int] = (256,), seed: int = 0,
     for channels in (70, 73):
         path = directory / weights.mapping_file(channels)
         log.info("synthesizing %s", path.name)
-        pickled.append(_save_torch(path, {"mapping": synthetic_mapping(seed, channels), "epoch": 0}))
+        pickled.append(weights.write_torch(path, {"mapping": synthetic_mapping(seed, channels), "epoch": 0}))
     if detector:
         log.info("synthesizing face-alignment files")
         pickled += write_face_alignment_files(directory, seed)

@@ -225,6 +225,14 @@ def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], synthetic: b
     os.replace(tmp, path)
 
 
+def write_torch(path: Path, obj: object) -> Path:
+    """torch.save atomically: a file under an official name is always whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
+
+
 def is_synthetic(path: Path) -> bool:
     """True for files written by `sadtalker weights synthesize` (random weights)."""
     if path.suffix == ".safetensors":
