@@ -5,14 +5,34 @@ anywhere; `generate` chains them.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import math
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from tqdm import tqdm
 
-from sadtalker.chunks import Chunk
-from sadtalker.options import DEFAULTS, GenerateOptions
+from sadtalker import video, weights
+from sadtalker.audio import AudioFeatures
+from sadtalker.chunks import Chunk, plan_chunks
+from sadtalker.coeffs import generate_coefficients, load_coeff_models
+from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions
+from sadtalker.paste import paste_back
+from sadtalker.render.renderer import Renderer, SourceState
+
+if TYPE_CHECKING:  # gfpgan's import chain costs seconds: load it only when enhancing
+    from sadtalker.enhance import Enhancer as FaceEnhancer
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_COMMENT = "made with SYNTHETIC (random) weights: not a real SadTalker output"
+EXP, POSE = slice(0, 64), slice(64, 70)  # expression and head pose columns of the coefficients
 
 
 @dataclass
@@ -26,9 +46,10 @@ class PreparedFace:
 
     def save(self, path: Path) -> Path:
         """Write to one .npz (crop info as JSON text), the format passed between tasks."""
-        np.savez(path, crop=self.crop, coeffs=self.coeffs, full_coeffs=self.full_coeffs,
-                 crop_info=np.array(json.dumps(self.crop_info, sort_keys=True)))
-        return path
+        with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz"
+            np.savez(f, crop=self.crop, coeffs=self.coeffs, full_coeffs=self.full_coeffs,
+                     crop_info=np.array(json.dumps(self.crop_info, sort_keys=True)))
+        return Path(path)
 
     @classmethod
     def load(cls, path: Path) -> PreparedFace:
@@ -37,9 +58,25 @@ class PreparedFace:
                        json.loads(str(data["crop_info"])))
 
 
-def prepare_audio(audio: Path, max_seconds: float | None = None):
+def required_files(options: GenerateOptions, detect: bool) -> list[str]:
+    """The checkpoint files a run with these options reads."""
+    names = [weights.sadtalker_file(options.size), weights.mapping_file(options.coeff_channels)]
+    if detect:
+        names += [weights.S3FD, weights.FAN_2D]
+    if options.enhancer is Enhancer.GFPGAN:
+        names += [weights.GFPGAN, weights.RETINAFACE, weights.PARSENET]
+    return names
+
+
+def check_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect: bool) -> None:
+    """Fail before any work when a file the run needs is missing."""
+    for name in required_files(options, detect):
+        weights.locate(name, checkpoints)
+
+
+def prepare_audio(audio: Path, max_seconds: float = DEFAULTS.max_audio_seconds) -> AudioFeatures:
     """Decode speech to 16 kHz and compute the per-frame 80x16 mel windows."""
-    raise NotImplementedError
+    return AudioFeatures.from_file(audio, max_seconds)
 
 
 def prepare_face(image: Path, options: GenerateOptions = DEFAULTS, checkpoints: Path | None = None,
@@ -48,28 +85,85 @@ def prepare_face(image: Path, options: GenerateOptions = DEFAULTS, checkpoints: 
     raise NotImplementedError
 
 
-def make_coefficients(features, face: PreparedFace, options: GenerateOptions = DEFAULTS,
-                      checkpoints: Path | None = None, ref_eyeblink: Path | None = None,
-                      ref_pose: Path | None = None) -> np.ndarray:
+def reference_coefficients(video_path: Path, checkpoints: Path | None) -> np.ndarray:
+    """Per-frame (N, 70) coefficients of a reference video (eye blinks or head motion)."""
+    raise NotImplementedError
+
+
+def make_coefficients(features: AudioFeatures, face: PreparedFace,
+                      options: GenerateOptions = DEFAULTS, checkpoints: Path | None = None,
+                      ref_eyeblink: Path | None = None, ref_pose: Path | None = None) -> np.ndarray:
     """Per-frame (T, 70) expression + pose coefficients from the audio, seeded by options.seed."""
-    raise NotImplementedError
+    models = load_coeff_models(weights.locate(weights.sadtalker_file(options.size), checkpoints))
+    reference = functools.cache(lambda path: reference_coefficients(path, checkpoints))
+    eyeblink = reference(ref_eyeblink)[:, EXP] if ref_eyeblink is not None else None
+    pose = reference(ref_pose)[:, POSE] if ref_pose is not None else None  # one pass if same file
+    return generate_coefficients(features.windows, face.coeffs[:70], models, options.pose_style,
+                                 options.seed, options.still, eyeblink, pose)
 
 
-def render_segment(image: Path, face: PreparedFace, coeffs: np.ndarray, chunk: Chunk,
-                   options: GenerateOptions, out: Path, checkpoints: Path | None = None) -> Path:
-    """Render one chunk's frames (+ enhancer, + paste-back) into a lossless video segment."""
-    raise NotImplementedError
+@dataclass
+class ChunkRenderer:
+    """Everything a render pod loads once: networks, the source's precomputed state, the photo."""
+
+    renderer: Renderer
+    state: SourceState
+    enhancer: FaceEnhancer | None
+    photo: np.ndarray | None  # the original photo, for paste-back in full modes
+    paste_box: tuple[int, int, int, int] | None
+    output_size: tuple[int, int]  # (width, height) of crop-mode frames
+    options: GenerateOptions
+
+    @classmethod
+    def load(cls, image: Path, face: PreparedFace, options: GenerateOptions,
+             checkpoints: Path | None = None) -> ChunkRenderer:
+        raise NotImplementedError
+
+    def finish(self, frames: np.ndarray) -> np.ndarray:
+        """Paste back into the photo (full modes) or restore the crop's aspect, then enhance."""
+        if self.photo is not None:
+            frames = paste_back(frames, self.photo, self.paste_box)
+        elif self.output_size != frames.shape[2:0:-1]:
+            import cv2
+
+            frames = np.stack([cv2.resize(f, self.output_size) for f in frames])
+        if self.enhancer is not None:
+            frames = self.enhancer.enhance(frames)
+        return frames
+
+
+def render_segment(context: ChunkRenderer, coeffs: np.ndarray, chunk: Chunk, out: Path,
+                   progress: Callable[[int], None] | None = None) -> Path:
+    """Render one chunk's frames (+ paste-back, + enhancer) into a lossless video segment."""
+    frames = context.renderer.render(context.state, coeffs, chunk.start, chunk.stop,
+                                     context.options, progress)
+    return video.write_segment(context.finish(frames), out)
 
 
 def stitch_video(segments: list[Path], audio: Path, num_frames: int, out: Path,
                  synthetic: bool = False) -> Path:
     """Concatenate segments in order, mux the audio cut to the frames, write `out` atomically."""
-    raise NotImplementedError
+    return video.stitch(segments, audio, num_frames, out,
+                        comment=SYNTHETIC_COMMENT if synthetic else None)
 
 
 def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEFAULTS,
              checkpoints: Path | None = None, landmarks: Path | None = None,
              ref_eyeblink: Path | None = None, ref_pose: Path | None = None,
              chunk_frames: int | None = None) -> Path:
-    """The whole pipeline in this process; returns `out`."""
-    raise NotImplementedError
+    """The whole pipeline in this process; returns `out` (written only when complete)."""
+    check_checkpoints(options, checkpoints, detect=landmarks is None)
+    features = prepare_audio(audio, options.max_audio_seconds)
+    face = prepare_face(image, options, checkpoints, landmarks)
+    coeffs = make_coefficients(features, face, options, checkpoints, ref_eyeblink, ref_pose)
+    frames = len(coeffs)
+    max_chunks = math.ceil(frames / chunk_frames) if chunk_frames else 1
+    chunks = plan_chunks(frames, options.batch_size, max_chunks)
+    context = ChunkRenderer.load(image, face, options, checkpoints)
+    synthetic = weights.uses_synthetic_weights(checkpoints, options.size)
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="sadtalker-", dir=out.parent) as work, \
+            tqdm(total=frames, unit="frame", desc="render") as bar:
+        segments = [render_segment(context, coeffs, chunk, Path(work) / f"{chunk.index:05d}.mkv",
+                                   bar.update) for chunk in chunks]
+        return stitch_video(segments, audio, frames, out, synthetic)
