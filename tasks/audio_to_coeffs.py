@@ -1,0 +1,44 @@
+"""Mel windows + source face to per-frame expression and head-pose coefficients."""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+from flytekit import task
+
+from sadtalker import pipeline
+from sadtalker.audio import AudioFeatures
+from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES
+from tasks.errors import flyte_errors
+from tasks.ingest import options_from_json
+from tasks.types import NpzFile, StageTime
+from tasks.workdir import output_path
+
+COEFFS_KEY = "coeffs"  # the (T, 70) array's name inside the .npz
+
+
+def load_coeffs(file: NpzFile) -> np.ndarray:
+    """The coefficients an `audio_to_coeffs` task wrote."""
+    with np.load(file.download(), allow_pickle=False) as data:
+        return data[COEFFS_KEY]
+
+
+class Coeffs(NamedTuple):
+    coeffs: NpzFile
+    time: StageTime
+
+
+@task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT)
+def audio_to_coeffs(mel: NpzFile, face: NpzFile, options: str, checkpoints: str) -> Coeffs:
+    """Run the audio-to-expression and audio-to-pose networks (seeded by the options)."""
+    start = time.perf_counter()
+    with flyte_errors():
+        coeffs = pipeline.make_coefficients(
+            AudioFeatures.load(mel.download()), pipeline.PreparedFace.load(face.download()),
+            options_from_json(options), checkpoints or None)
+        path = output_path("coeffs.npz")
+        with open(path, "wb") as f:  # a file object keeps numpy from renaming the file
+            np.savez(f, **{COEFFS_KEY: coeffs})
+    return Coeffs(NpzFile(str(path)), StageTime.since("audio_to_coeffs", start, FACE_CPUS))

@@ -1,0 +1,69 @@
+"""Where and with what the tasks run: the container image, per-task resources, retries, timeouts.
+
+The image is `$SADTALKER_IMAGE` when set at registration (e.g. one built from the Dockerfile),
+else the equivalent `ImageSpec`. Offline, flytekit cannot query a registry and assumes the
+ImageSpec's image exists (it never builds it during packaging or local runs).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+from flytekit import ImageSpec, Resources
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINTS_IN_IMAGE = "/opt/sadtalker/checkpoints"  # baked weights or a mounted volume
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+IMAGE_REGISTRY = os.environ.get("SADTALKER_REGISTRY", "ghcr.io/sadtalker-flyte")
+
+
+def project_dependencies() -> list[str]:
+    """pyproject.toml's dependency pins: the image installs exactly what the package declares.
+
+    Inside a running pod only the code is shipped and the spec is never built there: no pins.
+    """
+    path = REPO_ROOT / "pyproject.toml"
+    if not path.is_file():
+        return []
+    with open(path, "rb") as f:
+        return tomllib.load(f)["project"]["dependencies"]
+
+
+IMAGE_SPEC = ImageSpec(
+    name="sadtalker-flyte",
+    registry=IMAGE_REGISTRY,
+    python_version="3.11",
+    apt_packages=["libgl1", "libglib2.0-0"],  # OpenCV's shared-library needs
+    packages=project_dependencies(),
+    pip_extra_index_url=[TORCH_CPU_INDEX],  # CPU-only torch wheels (no CUDA download)
+    env={"SADTALKER_CHECKPOINTS": CHECKPOINTS_IN_IMAGE},
+)
+IMAGE: str | ImageSpec = os.environ.get("SADTALKER_IMAGE") or IMAGE_SPEC
+
+# Requests per pod. The renderer is the heavy stage (~5 s per 256 px frame on one core pair);
+# the others decode, crop or run small networks once per clip.
+LIGHT_CPUS = 1
+FACE_CPUS = 2
+RENDER_CPUS = 2
+LIGHT = Resources(cpu=str(LIGHT_CPUS), mem="1Gi")
+FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
+RENDER = Resources(cpu=str(RENDER_CPUS), mem="3Gi")
+STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
+
+# Retries spend only on recoverable errors (see tasks.errors): bad input fails at once.
+RETRIES = 2
+RENDER_RETRIES = 3  # per chunk: one lost pod reruns one chunk, not the clip
+LIGHT_TIMEOUT = timedelta(minutes=10)
+FACE_TIMEOUT = timedelta(minutes=20)
+RENDER_TIMEOUT = timedelta(hours=1)
+STITCH_TIMEOUT = timedelta(minutes=20)
+
+# Torch sizes its thread pool from the node's cores, not the pod's share of them.
+THREADS = {"OMP_NUM_THREADS": str(RENDER_CPUS), "MKL_NUM_THREADS": str(RENDER_CPUS)}
+
+# Render elements running at once; a static property of the map node (it cannot be a
+# workflow input), so it is read at registration. The `chunks` input sets the fan-out.
+RENDER_CONCURRENCY = int(os.environ.get("SADTALKER_RENDER_CONCURRENCY", "8"))

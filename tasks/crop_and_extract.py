@@ -1,0 +1,36 @@
+"""Portrait to the renderer's source: landmarks, crop, 3DMM coefficients; cached on content."""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+from flytekit import task
+from flytekit.types.file import FlyteFile
+
+from sadtalker import pipeline
+from tasks.cache import FACE_CACHE_VERSION
+from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES
+from tasks.errors import flyte_errors
+from tasks.ingest import options_from_json
+from tasks.types import ImageFile, NpzFile, StageTime
+from tasks.workdir import output_path
+
+
+class Face(NamedTuple):
+    face: NpzFile
+    time: StageTime
+
+
+@task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT,
+      cache=True, cache_version=FACE_CACHE_VERSION)
+def crop_and_extract(image: ImageFile, landmarks: FlyteFile | None, options: str,
+                     checkpoints: str) -> Face:
+    """Find (or take) the 68 landmarks, crop per the preprocess mode, regress the 3DMM."""
+    start = time.perf_counter()
+    with flyte_errors():
+        marks = landmarks.download() if landmarks is not None else None
+        face = pipeline.prepare_face(image.download(), options_from_json(options),
+                                     checkpoints or None, marks)
+        path = face.save(output_path("face.npz"))
+    return Face(NpzFile(str(path)), StageTime.since("crop_and_extract", start, FACE_CPUS))

@@ -1,0 +1,51 @@
+"""The run report shown as a Flyte Deck: the video, per-stage wall time, frames, chunks, cost."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from tasks.types import ClipInfo, StageTime
+
+SECONDS_PER_HOUR = 3600.0
+MAX_EMBEDDED_BYTES = 8 << 20  # the deck is one HTML file the browser downloads whole
+
+
+def cpu_seconds(times: list[StageTime]) -> float:
+    """CPU-seconds requested over the stages' wall times: what the pods are billed for."""
+    return sum(t.seconds * t.cpus for t in times)
+
+
+def estimated_cost(times: list[StageTime], price_per_vcpu_hour: float) -> float:
+    """The run's compute cost at a price per vCPU-hour (pod start-up and idle excluded)."""
+    return cpu_seconds(times) / SECONDS_PER_HOUR * price_per_vcpu_hour
+
+
+def video_html(video: Path, uri: str | None = None) -> str:
+    """A playable <video>: the mp4 embedded as base64 when small, else linked by its URI."""
+    size = video.stat().st_size
+    if size <= MAX_EMBEDDED_BYTES:
+        data = base64.b64encode(video.read_bytes()).decode("ascii")
+        source = f"data:video/mp4;base64,{data}"
+    else:
+        source = html.escape(uri or video.as_posix())
+    return f'<video controls width="512" src="{source}"></video>'
+
+
+def report_html(video: Path, times: list[StageTime], info: ClipInfo, num_chunks: int,
+                price_per_vcpu_hour: float, uri: str | None = None) -> str:
+    """The whole report as one HTML fragment."""
+    rows = "".join(
+        f"<tr><td>{html.escape(t.stage)}</td><td>{t.seconds:.1f}</td><td>{t.cpus:g}</td></tr>"
+        for t in times)
+    cost = estimated_cost(times, price_per_vcpu_hour)
+    return (
+        f"<h3>Talking head</h3>{video_html(video, uri)}"
+        f"<p>{info.num_frames} frames ({info.duration:.2f} s of speech), "
+        f"{num_chunks} render chunk(s).</p>"
+        "<table><tr><th>stage</th><th>wall s</th><th>CPUs</th></tr>"
+        f"{rows}</table>"
+        f"<p>{cpu_seconds(times):.0f} CPU-seconds; estimated cost {cost:.4f} at "
+        f"{price_per_vcpu_hour:g} per vCPU-hour (requested CPUs x wall time).</p>"
+    )

@@ -1,0 +1,51 @@
+"""The workflow's first task: validate the options and fingerprint the input files.
+
+Flyte caches on input literals, and a file's literal is its URI. Returning the portrait and the
+speech annotated with a hash of their bytes makes every cached task downstream key on content:
+the same audio at another path hits `audio_to_mel`'s cache. The options are validated once,
+here, so a bad value fails fast as a user error before any heavy stage; later tasks get them
+as JSON text (small, readable in the console, part of their cache keys).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import NamedTuple
+
+from flytekit import task
+
+from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess
+from tasks.cache import HashedAudio, HashedImage
+from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RETRIES
+from tasks.errors import flyte_errors
+from tasks.types import AudioFile, ImageFile, StageTime
+
+
+def options_from_json(text: str) -> GenerateOptions:
+    """The options that `ingest` validated."""
+    return GenerateOptions(**json.loads(text))
+
+
+class Ingested(NamedTuple):
+    image: HashedImage
+    audio: HashedAudio
+    options: str
+    time: StageTime
+
+
+@task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
+      timeout=LIGHT_TIMEOUT)
+def ingest(image: ImageFile, audio: AudioFile, preprocess: Preprocess, size: int, still: bool,
+           enhancer: Enhancer, pose_style: int, expression_scale: float,
+           input_yaw: list[float] | None, input_pitch: list[float] | None,
+           input_roll: list[float] | None, seed: int, batch_size: int, precision: Precision,
+           max_audio_seconds: float) -> Ingested:
+    """Check the options (an OptionError is final) and pass the files on, keyed by content."""
+    start = time.perf_counter()
+    with flyte_errors():
+        options = GenerateOptions(preprocess, size, still, enhancer, pose_style,
+                                  expression_scale, input_yaw, input_pitch, input_roll, seed,
+                                  batch_size, precision, max_audio_seconds)
+    text = json.dumps(options.to_dict(), sort_keys=True)
+    return Ingested(image, audio, text, StageTime.since("ingest", start, LIGHT_CPUS))

@@ -1,0 +1,34 @@
+"""One map element: render a chunk's frames (paste-back and enhancement included)."""
+
+from __future__ import annotations
+
+import time
+
+from flytekit import task
+
+from sadtalker import pipeline
+from sadtalker.chunks import Chunk
+from tasks.audio_to_coeffs import load_coeffs
+from tasks.config import (IMAGE, RENDER, RENDER_CPUS, RENDER_RETRIES, RENDER_TIMEOUT,
+                          THREADS)
+from tasks.errors import flyte_errors
+from tasks.ingest import options_from_json
+from tasks.types import ImageFile, NpzFile, RenderedChunk, SegmentFile, StageTime
+from tasks.workdir import output_path
+
+
+@task(container_image=IMAGE, requests=RENDER, limits=RENDER, retries=RENDER_RETRIES,
+      timeout=RENDER_TIMEOUT, environment=THREADS)
+def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile, options: str,
+                 checkpoints: str) -> RenderedChunk:
+    """Frames [chunk.start, chunk.stop) as a lossless segment; the whole coefficient array is
+    read because each frame looks at a window of its neighbours."""
+    start = time.perf_counter()
+    with flyte_errors():
+        context = pipeline.ChunkRenderer.load(
+            image.download(), pipeline.PreparedFace.load(face.download()),
+            options_from_json(options), checkpoints or None)
+        segment = pipeline.render_segment(context, load_coeffs(coeffs), chunk,
+                                          output_path(f"segment-{chunk.index:05d}.mkv"))
+    return RenderedChunk(SegmentFile(str(segment)),
+                         StageTime.since(f"render_chunk[{chunk.index}]", start, RENDER_CPUS))

@@ -1,0 +1,33 @@
+"""Segments in order + the speech into the final mp4, with the run's report as a deck."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flytekit import Deck, task
+
+from sadtalker import pipeline, weights
+from tasks.config import IMAGE, LIGHT_CPUS, RETRIES, STITCH, STITCH_TIMEOUT
+from tasks.deck import report_html
+from tasks.errors import flyte_errors
+from tasks.ingest import options_from_json
+from tasks.types import AudioFile, ClipInfo, RenderedChunk, StageTime, VideoFile
+from tasks.workdir import output_path
+
+
+@task(container_image=IMAGE, requests=STITCH, limits=STITCH, retries=RETRIES,
+      timeout=STITCH_TIMEOUT, enable_deck=True)
+def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, options: str,
+           checkpoints: str, times: list[StageTime], price_per_vcpu_hour: float) -> VideoFile:
+    """Concatenate the chunks' segments, mux the speech cut to the frames, write the report."""
+    start = time.perf_counter()
+    with flyte_errors():
+        size = options_from_json(options).size
+        segments = [Path(r.segment.download()) for r in rendered]
+        video = pipeline.stitch_video(segments, Path(audio.download()), info.num_frames,
+                                      output_path("talking_head.mp4"),
+                                      weights.uses_synthetic_weights(checkpoints or None, size))
+    stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, LIGHT_CPUS)]
+    Deck("Report", report_html(video, stages, info, len(rendered), price_per_vcpu_hour))
+    return VideoFile(str(video))

@@ -1,0 +1,49 @@
+"""The typed values passed between the Flyte tasks: format-tagged files and small metadata.
+
+Arrays travel as .npz files and frames as video files: inline literals are capped at a few MB
+by the platform, so only descriptors and timings are passed by value.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TypeVar
+
+from flytekit.types.file import FlyteFile
+
+ImageFile = FlyteFile[TypeVar("image")]  # any format OpenCV reads (png, jpg, ...)
+AudioFile = FlyteFile[TypeVar("audio")]  # any format ffmpeg decodes (wav, mp3, ...)
+NpzFile = FlyteFile[TypeVar("npz")]  # numpy arrays written with np.savez, read without pickle
+SegmentFile = FlyteFile[TypeVar("mkv")]  # one chunk's frames, lossless FFV1
+VideoFile = FlyteFile[TypeVar("mp4")]  # the final H.264 + AAC video
+
+
+@dataclass
+class ClipInfo:
+    """How long the speech is in video frames (25 fps) and seconds."""
+
+    num_frames: int
+    duration: float
+
+
+@dataclass
+class StageTime:
+    """Wall time of one task and the CPUs it requested: the deck's timing and cost table."""
+
+    stage: str
+    seconds: float
+    cpus: float
+
+    @classmethod
+    def since(cls, stage: str, start: float, cpus: float) -> StageTime:
+        """The time elapsed since `start` (a `time.perf_counter()` reading)."""
+        return cls(stage, time.perf_counter() - start, cpus)
+
+
+@dataclass
+class RenderedChunk:
+    """One map element's result: its video segment and how long it took."""
+
+    segment: SegmentFile
+    time: StageTime
