@@ -1,0 +1,132 @@
+"""`pyflyte package` offline, then the protobufs a cluster would receive, field by field."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
+from flyteidl.core import execution_pb2
+
+from tasks.cache import AUDIO_CACHE_VERSION, FACE_CACHE_VERSION
+from tasks.config import IMAGE_SPEC, RENDER_CONCURRENCY
+
+REPO = Path(__file__).resolve().parent.parent
+FALLBACK_IMAGE = "ghcr.io/sadtalker-flyte/sadtalker:test"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The unpacked output of `pyflyte --pkgs workflows package` (no network, no docker)."""
+    out = tmp_path_factory.mktemp("package")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SADTALKER_")}
+    pyflyte = Path(sys.executable).parent / "pyflyte"
+    done = subprocess.run([str(pyflyte), "--pkgs", "workflows", "package", "--image",
+                           FALLBACK_IMAGE, "-f", "-o", str(out / "out.tgz")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with tarfile.open(out / "out.tgz") as tar:
+        tar.extractall(out / "pb", filter="data")
+    return out / "pb"
+
+
+def read(package: Path, suffix: str, message: type):
+    (path,) = [p for p in package.iterdir() if p.name.split("_", 1)[1].startswith(suffix)]
+    return message.FromString(path.read_bytes())
+
+
+def task(package: Path, name: str) -> task_pb2.TaskSpec:
+    return read(package, f"tasks.{name}.{name}_", task_pb2.TaskSpec)
+
+
+def resources(spec: task_pb2.TaskSpec) -> dict[str, str]:
+    names = {1: "cpu", 3: "memory"}
+    return {names[r.name]: r.value for r in spec.template.container.resources.requests}
+
+
+def test_every_entity_is_packaged(package: Path) -> None:
+    names = sorted(p.name.split("_", 1)[1] for p in package.iterdir())
+    assert len(names) == 14
+    assert "talking_head_batch_nightly_3.pb" in names
+
+
+@pytest.mark.parametrize(("name", "version"), [("audio_to_mel", AUDIO_CACHE_VERSION),
+                                               ("crop_and_extract", FACE_CACHE_VERSION)])
+def test_cached_stages_carry_a_code_version(package: Path, name: str, version: str) -> None:
+    metadata = task(package, name).template.metadata
+    assert metadata.discoverable
+    assert metadata.discovery_version == version
+    assert len(version) == 16
+
+
+@pytest.mark.parametrize("name", ["ingest", "audio_to_coeffs", "plan_chunks", "render_chunk",
+                                  "stitch"])
+def test_other_stages_are_not_cached(package: Path, name: str) -> None:
+    assert not task(package, name).template.metadata.discoverable
+
+
+@pytest.mark.parametrize(("name", "cpu", "memory", "retries", "timeout"), [
+    ("ingest", "1", "1Gi", 2, 600),
+    ("audio_to_mel", "1", "1Gi", 2, 600),
+    ("crop_and_extract", "2", "2Gi", 2, 1200),
+    ("audio_to_coeffs", "2", "2Gi", 2, 1200),
+    ("render_chunk", "2", "3Gi", 3, 3600),
+    ("stitch", "1", "2Gi", 2, 1200),
+])
+def test_resources_retries_timeouts(package: Path, name: str, cpu: str, memory: str,
+                                    retries: int, timeout: int) -> None:
+    spec = task(package, name)
+    assert resources(spec) == {"cpu": cpu, "memory": memory}
+    assert spec.template.metadata.retries.retries == retries
+    assert spec.template.metadata.timeout.seconds == timeout
+
+
+def test_tasks_use_the_image_spec_not_the_fallback(package: Path) -> None:
+    image = task(package, "render_chunk").template.container.image
+    # the tag is a hash of the spec as packaged; the name and registry are the spec's
+    assert image.startswith(f"{IMAGE_SPEC.registry}/{IMAGE_SPEC.name}:")
+    assert image != FALLBACK_IMAGE
+
+
+def test_render_is_an_array_node_over_chunks(package: Path) -> None:
+    spec = read(package, "workflows.talking_head.talking_head_2",  # 2: workflow, 3: plan
+                workflow_pb2.WorkflowSpec)
+    (node,) = [n for n in spec.template.nodes if n.HasField("array_node")]
+    array = node.array_node
+    assert array.parallelism == RENDER_CONCURRENCY == 8
+    assert array.min_success_ratio == 1.0
+    sub = array.node
+    assert "map_render_chunk" in sub.task_node.reference_id.name
+    assert sub.metadata.retries.retries == 3  # per element
+    assert sub.metadata.timeout.seconds == 3600
+    bound = {b.var for b in sub.inputs}
+    assert {"image", "face", "coeffs", "options", "checkpoints", "chunk"} <= bound
+    mapped = read(package, "tasks.render_chunk.map_render_chunk", task_pb2.TaskSpec)
+    assert "pyflyte-map-execute" in mapped.template.container.args
+
+
+def test_workflow_defaults_come_from_the_options() -> None:
+    from sadtalker.options import DEFAULTS
+    from workflows.talking_head import default_launch_plan
+
+    defaults = default_launch_plan.parameters.parameters
+    assert defaults["image"].required and defaults["audio"].required
+    assert defaults["size"].default.scalar.primitive.integer == DEFAULTS.size
+    assert defaults["preprocess"].default.scalar.primitive.string_value == "crop"
+    assert defaults["seed"].default.scalar.primitive.integer == DEFAULTS.seed
+
+
+def test_nightly_schedule_and_failure_notifications(package: Path) -> None:
+    plan = read(package, "talking_head_batch_nightly_", launch_plan_pb2.LaunchPlan)
+    assert plan.spec.entity_metadata.schedule.cron_schedule.schedule == "0 3 * * *"
+    (notice,) = plan.spec.entity_metadata.notifications
+    assert set(notice.phases) == {execution_pb2.WorkflowExecution.FAILED,
+                                  execution_pb2.WorkflowExecution.TIMED_OUT}
+    assert list(notice.email.recipients_email) == ["sadtalker-oncall@example.com"]
+    parameters = plan.spec.default_inputs.parameters
+    assert all(not p.required for p in parameters.values())  # a schedule cannot prompt
+    assert parameters["image"].default.scalar.blob.uri == "s3://sadtalker/batch/portrait.png"
