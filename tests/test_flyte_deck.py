@@ -1,0 +1,34 @@
+"""The report deck: the video playable, timings, cost from CPU-seconds."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from tasks.deck import cpu_seconds, estimated_cost, report_html, video_html
+from tasks.types import ClipInfo, StageTime
+
+TIMES = [StageTime("audio_to_mel", 2.0, 1.0), StageTime("render_chunk[0]", 90.0, 2.0),
+         StageTime("render_chunk[1]", 81.0, 2.0)]
+
+
+def test_cost_is_requested_cpu_seconds_at_the_price() -> None:
+    assert cpu_seconds(TIMES) == 2.0 + 180.0 + 162.0
+    assert estimated_cost(TIMES, 0.036) == 344.0 / 3600 * 0.036
+
+
+def test_small_video_is_embedded(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    html = video_html(video)
+    assert html.startswith("<video controls")
+    assert base64.b64encode(video.read_bytes()).decode() in html
+
+
+def test_report_lists_stages_frames_and_chunks(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    html = report_html(video, TIMES, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
+    assert "render_chunk[1]</td><td>81.0</td><td>2</td>" in html
+    assert "50 frames (2.00 s of speech), 2 render chunk(s)" in html
+    assert "344 CPU-seconds; estimated cost 0.0038" in html
