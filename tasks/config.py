@@ -8,10 +8,10 @@ ImageSpec's image exists (it never builds it during packaging or local runs).
 from __future__ import annotations
 
 import os
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 
+import tomllib
 from flytekit import ImageSpec, Resources
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -22,5 +22,5 @@ def flyte_errors() -> Iterator[None]:
         yield
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 (classify everything the library did not mean)
+    except Exception as exc:
         raise FlyteRecoverableException(f"{type(exc).__name__}: {exc}") from exc

@@ -9,8 +9,7 @@ from flytekit import task
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
 from tasks.audio_to_coeffs import load_coeffs
-from tasks.config import (IMAGE, RENDER, RENDER_CPUS, RENDER_RETRIES, RENDER_TIMEOUT,
-                          THREADS)
+from tasks.config import IMAGE, RENDER, RENDER_CPUS, RENDER_RETRIES, RENDER_TIMEOUT, THREADS
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
 from tasks.types import ImageFile, NpzFile, RenderedChunk, SegmentFile, StageTime
