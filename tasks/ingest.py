@@ -3,8 +3,8 @@
 Flyte caches on input literals, and a file's literal is its URI. Returning the portrait and the
 speech annotated with a hash of their bytes makes every cached task downstream key on content:
 the same audio at another path hits `audio_to_mel`'s cache. The options are validated once,
-here, so a bad value fails fast as a user error before any heavy stage; later tasks get them
-as JSON text (small, readable in the console, part of their cache keys).
+here, so a bad value (or a missing checkpoint) fails fast, before any heavy stage; later tasks
+get them as JSON text (small, readable in the console, part of their cache keys).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import time
 from typing import NamedTuple
 
 from flytekit import task
+from flytekit.types.file import FlyteFile
 
+from sadtalker import pipeline
 from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess
 from tasks.cache import HashedAudio, HashedImage
 from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RETRIES
@@ -36,16 +38,19 @@ class Ingested(NamedTuple):
 
 @task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
       timeout=LIGHT_TIMEOUT)
-def ingest(image: ImageFile, audio: AudioFile, preprocess: Preprocess, size: int, still: bool,
+def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, checkpoints: str,
+           preprocess: Preprocess, size: int, still: bool,
            enhancer: Enhancer, pose_style: int, expression_scale: float,
            input_yaw: list[float] | None, input_pitch: list[float] | None,
            input_roll: list[float] | None, seed: int, batch_size: int, precision: Precision,
            max_audio_seconds: float) -> Ingested:
-    """Check the options (an OptionError is final) and pass the files on, keyed by content."""
+    """Check the options (an OptionError is final) and that the checkpoint files the run will
+    read are there, then pass the files on, keyed by content."""
     start = time.perf_counter()
     with flyte_errors():
         options = GenerateOptions(preprocess, size, still, enhancer, pose_style,
                                   expression_scale, input_yaw, input_pitch, input_roll, seed,
                                   batch_size, precision, max_audio_seconds)
+        pipeline.check_checkpoints(options, checkpoints or None, detect=landmarks is None)
     text = json.dumps(options.to_dict(), sort_keys=True)
     return Ingested(image, audio, text, StageTime.since("ingest", start, LIGHT_CPUS))

@@ -73,7 +73,8 @@ def talking_head(
     :param checkpoints: Checkpoint directory in the pods; empty = $SADTALKER_CHECKPOINTS.
     :param price_per_vcpu_hour: Price used for the cost estimate in the report deck.
     """
-    given = ingest(image=image, audio=audio, preprocess=preprocess, size=size, still=still,
+    given = ingest(image=image, audio=audio, landmarks=landmarks, checkpoints=checkpoints,
+                   preprocess=preprocess, size=size, still=still,
                    enhancer=enhancer, pose_style=pose_style, expression_scale=expression_scale,
                    input_yaw=input_yaw, input_pitch=input_pitch, input_roll=input_roll,
                    seed=seed, batch_size=batch_size, precision=precision,
