@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from pathlib import Path
 
 from flytekit import task
 
@@ -16,6 +18,14 @@ from tasks.types import ImageFile, NpzFile, RenderedChunk, SegmentFile, StageTim
 from tasks.workdir import output_path
 
 
+@functools.lru_cache(maxsize=1)
+def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipeline.ChunkRenderer:
+    """The networks and source state, loaded once per process: on a cluster each element is
+    its own pod, but a local run maps elements in one process, one after another."""
+    return pipeline.ChunkRenderer.load(Path(image), pipeline.PreparedFace.load(Path(face)),
+                                       options_from_json(options), checkpoints or None)
+
+
 @task(container_image=IMAGE, requests=RENDER, limits=RENDER, retries=RENDER_RETRIES,
       timeout=RENDER_TIMEOUT, environment=THREADS)
 def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile, options: str,
@@ -24,9 +34,7 @@ def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile,
     read because each frame looks at a window of its neighbours."""
     start = time.perf_counter()
     with flyte_errors():
-        context = pipeline.ChunkRenderer.load(
-            image.download(), pipeline.PreparedFace.load(face.download()),
-            options_from_json(options), checkpoints or None)
+        context = load_renderer(image.download(), face.download(), options, checkpoints)
         segment = pipeline.render_segment(context, load_coeffs(coeffs), chunk,
                                           output_path(f"segment-{chunk.index:05d}.mkv"))
     return RenderedChunk(SegmentFile(str(segment)),
