@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from flytekit import task
+from flytekit import Cache, task
 
 from sadtalker import pipeline
 from sadtalker.audio import SAMPLE_RATE
@@ -23,7 +23,7 @@ class Mel(NamedTuple):
 
 
 @task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
-      timeout=LIGHT_TIMEOUT, cache=True, cache_version=AUDIO_CACHE_VERSION)
+      timeout=LIGHT_TIMEOUT, cache=Cache(version=AUDIO_CACHE_VERSION))
 def audio_to_mel(audio: AudioFile, max_seconds: float) -> Mel:
     """Decode the speech to 16 kHz and compute one 80x16 mel window per 25 fps frame."""
     start = time.perf_counter()

@@ -56,6 +56,8 @@ STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
 # Retries spend only on recoverable errors (see tasks.errors): bad input fails at once.
 RETRIES = 2
 RENDER_RETRIES = 3  # per chunk: one lost pod reruns one chunk, not the clip
+# Render chunks may run on spot nodes (render_chunk is interruptible): a chunk is idempotent
+# and short, and Flyte runs the last system retry on a regular node.
 LIGHT_TIMEOUT = timedelta(minutes=10)
 FACE_TIMEOUT = timedelta(minutes=20)
 RENDER_TIMEOUT = timedelta(hours=1)

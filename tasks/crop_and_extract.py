@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from flytekit import task
+from flytekit import Cache, task
 from flytekit.types.file import FlyteFile
 
 from sadtalker import pipeline
@@ -23,7 +23,7 @@ class Face(NamedTuple):
 
 
 @task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT,
-      cache=True, cache_version=FACE_CACHE_VERSION)
+      cache=Cache(version=FACE_CACHE_VERSION))
 def crop_and_extract(image: ImageFile, landmarks: FlyteFile | None, options: str,
                      checkpoints: str) -> Face:
     """Find (or take) the 68 landmarks, crop per the preprocess mode, regress the 3DMM."""

@@ -27,7 +27,7 @@ def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipe
 
 
 @task(container_image=IMAGE, requests=RENDER, limits=RENDER, retries=RENDER_RETRIES,
-      timeout=RENDER_TIMEOUT, environment=THREADS)
+      timeout=RENDER_TIMEOUT, environment=THREADS, interruptible=True)
 def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile, options: str,
                  checkpoints: str) -> RenderedChunk:
     """Frames [chunk.start, chunk.stop) as a lossless segment; the whole coefficient array is

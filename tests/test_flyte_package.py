@@ -104,6 +104,7 @@ def test_render_is_an_array_node_over_chunks(package: Path) -> None:
     assert "map_render_chunk" in sub.task_node.reference_id.name
     assert sub.metadata.retries.retries == 3  # per element
     assert sub.metadata.timeout.seconds == 3600
+    assert sub.metadata.interruptible  # spot nodes are fine for an idempotent chunk
     bound = {b.var for b in sub.inputs}
     assert {"image", "face", "coeffs", "options", "checkpoints", "chunk"} <= bound
     mapped = read(package, "tasks.render_chunk.map_render_chunk", task_pb2.TaskSpec)
