@@ -26,9 +26,13 @@ MEL_TASK = "tasks.audio_to_mel.audio_to_mel"
 pytestmark = pytest.mark.slow
 
 
-def pyflyte_run(inputs: dict[str, Path], audio: Path, checkpoints: Path, home: Path) -> Path:
-    """Run the workflow in a fresh process with its own local cache; the mp4 it printed."""
-    env = {**os.environ, "HOME": str(home), "FLYTE_SDK_LOGGING_LEVEL": "20"}
+def pyflyte_run(inputs: dict[str, Path], audio: Path, checkpoints: Path, home: Path,
+                scratch: Path) -> Path:
+    """Run the workflow in a fresh process with its own local cache and temporary folder
+    (where flytekit's sandbox and the deck go); the mp4 it printed."""
+    scratch.mkdir()
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch),
+           "COLUMNS": "1000"}  # rich would wrap the printed path at 80 columns
     command = [str(Path(sys.executable).parent / "pyflyte"), "run", "workflows/talking_head.py",
                "talking_head", "--image", str(inputs["image"]), "--audio", str(audio),
                "--landmarks", str(inputs["landmarks"]), "--chunks", str(CHUNKS),
@@ -44,16 +48,21 @@ def test_workflow_renders_in_chunks_and_reuses_the_mel(
         tmp_path: Path, checkpoints: Path) -> None:
     inputs = examples.write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
     home = tmp_path / "home"
-    first = pyflyte_run(inputs, inputs["audio"], checkpoints, home)
+    first = pyflyte_run(inputs, inputs["audio"], checkpoints, home, tmp_path / "run1")
     info = video.probe(first)
-    assert (info.frames, info.fps, info.width, info.height) == (10, 25.0, 256, 256)
+    assert (info.frames, info.fps) == (10, 25.0)  # size: the crop box, aspect restored
     assert info.audio_seconds == pytest.approx(SECONDS, abs=0.03)
     assert "SYNTHETIC" in (info.comment or "")
+    (deck,) = (tmp_path / "run1").rglob("deck.html")
+    report = deck.read_text()
+    assert f"10 frames ({SECONDS:.2f} s of speech), {CHUNKS} render chunk(s)" in report
+    assert report.count("<td>render_chunk[") == CHUNKS
+    assert "data:video/mp4;base64," in report
 
     moved = tmp_path / "elsewhere" / "same-speech.wav"
     moved.parent.mkdir()
     shutil.copy(inputs["audio"], moved)
-    second = pyflyte_run(inputs, moved, checkpoints, home)
+    second = pyflyte_run(inputs, moved, checkpoints, home, tmp_path / "run2")
     assert video.probe(second).frames == 10
     with Cache(str(home / ".flyte" / "local-cache")) as cache:
         mel_entries = [k for k in cache.iterkeys() if k.startswith(MEL_TASK + "-")]
