@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -79,15 +80,42 @@ def prepare_audio(audio: Path, max_seconds: float = DEFAULTS.max_audio_seconds) 
     return AudioFeatures.from_file(audio, max_seconds)
 
 
+def _landmarks(image: Path, pixels: np.ndarray, checkpoints: Path | None,
+               landmarks: Path | None) -> np.ndarray:
+    """Given landmarks (scaled if the photo was downscaled on load), else detected ones."""
+    from sadtalker.face.landmarks import Landmarker, load_landmarks
+    from sadtalker.image import image_size
+
+    if landmarks is None:
+        return Landmarker.load(checkpoints).detect(pixels, Path(image).name)
+    width, height = image_size(image)
+    points = load_landmarks(landmarks, width, height)
+    return points * np.float32(pixels.shape[1] / width)
+
+
 def prepare_face(image: Path, options: GenerateOptions = DEFAULTS, checkpoints: Path | None = None,
                  landmarks: Path | None = None) -> PreparedFace:
     """Find (or take) the 68 landmarks, crop per `options.preprocess`, regress 3DMM coefficients."""
-    raise NotImplementedError
+    from sadtalker.face.extract import extract_face
+    from sadtalker.face.recon import load_recon
+    from sadtalker.image import load_image
+
+    pixels = load_image(image)
+    points = _landmarks(image, pixels, checkpoints, landmarks)
+    recon = load_recon(weights.locate(weights.sadtalker_file(options.size), checkpoints))
+    face = extract_face(pixels, points, options.preprocess, options.size, recon)
+    return PreparedFace(face.crop, face.coeffs, face.full_coeffs, face.crop_info.to_dict())
 
 
 def reference_coefficients(video_path: Path, checkpoints: Path | None) -> np.ndarray:
-    """Per-frame (N, 70) coefficients of a reference video (eye blinks or head motion)."""
-    raise NotImplementedError
+    """Per-frame (N, 73) coefficients of a reference video (eye blinks or head motion)."""
+    from sadtalker.face.landmarks import Landmarker
+    from sadtalker.face.recon import load_recon
+    from sadtalker.face.reference_video import REFERENCE_SIZE
+    from sadtalker.face.reference_video import reference_coefficients as per_frame
+
+    recon = load_recon(weights.locate(weights.sadtalker_file(REFERENCE_SIZE), checkpoints))
+    return per_frame(Path(video_path), Landmarker.load(checkpoints), recon)
 
 
 def make_coefficients(features: AudioFeatures, face: PreparedFace,
@@ -110,22 +138,35 @@ class ChunkRenderer:
     state: SourceState
     enhancer: FaceEnhancer | None
     photo: np.ndarray | None  # the original photo, for paste-back in full modes
-    paste_box: tuple[int, int, int, int] | None
+    paste_box: tuple[int, int, int, int]
     output_size: tuple[int, int]  # (width, height) of crop-mode frames
     options: GenerateOptions
 
     @classmethod
     def load(cls, image: Path, face: PreparedFace, options: GenerateOptions,
              checkpoints: Path | None = None) -> ChunkRenderer:
-        raise NotImplementedError
+        """Load the networks and do the source-only work, once per pod (or per process)."""
+        from sadtalker.face.crop import CropInfo
+        from sadtalker.image import load_image
+
+        renderer = Renderer.load(checkpoints, options.size, options.coeff_channels,
+                                 options.precision)
+        state = renderer.prepare(face.crop, face.coeffs)
+        info = CropInfo.from_dict(face.crop_info)
+        photo = load_image(image) if options.preprocess.pastes_back else None
+        enhancer = None
+        if options.enhancer is Enhancer.GFPGAN:
+            from sadtalker.enhance import Enhancer as FaceEnhancer
+
+            enhancer = FaceEnhancer.load(checkpoints, seed=options.seed)
+        return cls(renderer, state, enhancer, photo, info.paste_box,
+                   info.output_size(options.size), options)
 
     def finish(self, frames: np.ndarray) -> np.ndarray:
         """Paste back into the photo (full modes) or restore the crop's aspect, then enhance."""
         if self.photo is not None:
             frames = paste_back(frames, self.photo, self.paste_box)
         elif self.output_size != frames.shape[2:0:-1]:
-            import cv2
-
             frames = np.stack([cv2.resize(f, self.output_size) for f in frames])
         if self.enhancer is not None:
             frames = self.enhancer.enhance(frames)

@@ -1,0 +1,35 @@
+"""From a photo and its 68 landmarks to what the renderer needs: the crop and its coefficients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sadtalker.face.align import align_face
+from sadtalker.face.crop import CropInfo, crop_face
+from sadtalker.face.recon import ReconNet, regress
+from sadtalker.options import Preprocess
+
+
+@dataclass(frozen=True)
+class FaceExtraction:
+    crop: np.ndarray  # (size, size, 3) uint8 RGB
+    crop_info: CropInfo
+    coeffs: np.ndarray  # (73,) exp 64 | angle 3 | trans 3 | alignment scale, tx, ty
+    full_coeffs: np.ndarray  # (257,)
+
+
+def extract_face(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, size: int,
+                 recon: ReconNet) -> FaceExtraction:
+    """Crop per mode, align the crop on five points, regress the 3DMM coefficients.
+
+    The 3DMM pass uses the photo's landmarks mapped into the crop; the public code runs the
+    detector a second time on the crop instead. Mapping is deterministic and works unchanged
+    with user-given landmarks.
+    """
+    crop, info, crop_landmarks = crop_face(image, landmarks, preprocess, size)
+    aligned, trans_params = align_face(crop, crop_landmarks)
+    coefficients = regress(recon, aligned)
+    return FaceExtraction(crop, info, coefficients.renderer_coeffs(trans_params),
+                          coefficients.full.astype(np.float32))

@@ -1,0 +1,71 @@
+"""The 3DMM regressor: a ResNet-50 that reads a 224x224 aligned face and returns Deep3DFaceRecon's
+257 coefficients (identity, expression, texture, angles, lighting, translation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.models import resnet50
+
+from sadtalker import weights
+from sadtalker.errors import CheckpointError
+
+RECON_PREFIX = "face_3drecon"
+BACKBONE_FEATURES = 2048
+# Output groups, in order: identity, expression, texture, angles, lighting, tx/ty, tz.
+HEAD_SIZES = (80, 64, 80, 3, 27, 2, 1)
+NUM_COEFFS = sum(HEAD_SIZES)  # 257
+EXP = slice(80, 144)
+ANGLE = slice(224, 227)  # radians
+TRANS = slice(254, 257)
+
+
+class ReconNet(nn.Module):
+    """ResNet-50 features -> seven 1x1 convolution heads, concatenated to 257 coefficients."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = resnet50()
+        self.backbone.fc = nn.Identity()  # the official checkpoint has no fc layer
+        self.final_layers = nn.ModuleList(
+            nn.Conv2d(BACKBONE_FEATURES, n, kernel_size=1) for n in HEAD_SIZES)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 224, 224) RGB in [0, 1] -> (N, 257)."""
+        features = self.backbone(image)[:, :, None, None]
+        return torch.cat([head(features) for head in self.final_layers], dim=1).flatten(1)
+
+
+def load_recon(checkpoint: Path) -> ReconNet:
+    """The regressor from a SadTalker safetensors file (prefix `face_3drecon.`), strictly."""
+    net = ReconNet()
+    state = weights.load_safetensors_prefix(checkpoint, RECON_PREFIX)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{checkpoint.name} ({RECON_PREFIX}) does not fit the 3DMM "
+                              f"regressor: {exc}") from exc
+    return net.eval().requires_grad_(False)
+
+
+@dataclass(frozen=True)
+class FaceCoefficients:
+    """The regressor's output for one aligned face."""
+
+    full: np.ndarray  # (257,)
+
+    def renderer_coeffs(self, trans_params: np.ndarray) -> np.ndarray:
+        """(73,): expression 64 | angles 3 | translation 3 | alignment scale, tx, ty."""
+        return np.concatenate([self.full[EXP], self.full[ANGLE], self.full[TRANS],
+                               np.asarray(trans_params[2:], dtype=np.float32)]).astype(np.float32)
+
+
+@torch.inference_mode()
+def regress(net: ReconNet, aligned: np.ndarray) -> FaceCoefficients:
+    """257 coefficients of a (224, 224, 3) uint8 aligned face (scaled to [0, 1], no mean/std)."""
+    pixels = torch.from_numpy(np.asarray(aligned, dtype=np.float64) / 255.0).float()
+    return FaceCoefficients(net(pixels.permute(2, 0, 1)[None])[0].numpy())
