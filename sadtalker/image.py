@@ -42,13 +42,16 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
         raise ImageError(f"image {path} does not exist")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # up to PIL's hard limit (~179 MP) big photos are fine: they are downscaled below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as opened:
                 opened.load()
                 image = ImageOps.exif_transpose(opened)
                 pixels = _to_rgb(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path} is too large to decode safely ({exc}): downscale it "
+                         "first") from exc
+    except UnidentifiedImageError as exc:
         raise ImageError(f"cannot read {path} as an image ({exc}): use a jpg, png, webp or "
                          "bmp portrait") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data

@@ -1,0 +1,78 @@
+"""The 3DMM regressor: official layout, strict loading, and the public code's numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from sadtalker import weights
+from sadtalker.errors import CheckpointError
+from sadtalker.face.align import align_face
+from sadtalker.face.crop import crop_face
+from sadtalker.face.extract import extract_face
+from sadtalker.face.recon import NUM_COEFFS, ReconNet, load_recon, regress
+from sadtalker.face.synthetic import synthetic_weights
+from sadtalker.options import Preprocess
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def recon_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("recon") / weights.SADTALKER_256
+    weights.write_safetensors(path, synthetic_weights(0))
+    return path
+
+
+def test_synthetic_weights_have_the_official_keys_shapes_and_dtypes():
+    official = {}
+    for line in (DATA / "face_recon_keys.tsv").read_text().splitlines():
+        key, shape, dtype = line.split("\t")
+        official[key] = (shape, dtype)
+    tensors = synthetic_weights(0)
+    assert set(tensors) == set(official)
+    for key, tensor in tensors.items():
+        assert (str(tuple(tensor.shape)), str(tensor.dtype)) == official[key], key
+
+
+def test_output_matches_the_public_reconnet(recon_file):
+    expected = json.loads((DATA / "face_expected.json").read_text())
+    case = expected["cases"]["rotated_near_border"]
+    crop, _, mapped = crop_face(data.astronaut(), np.array(case["landmarks"]), Preprocess.CROP, 256)
+    aligned, _ = align_face(crop, mapped)
+    out = regress(load_recon(recon_file), aligned).full
+    assert out.shape == (NUM_COEFFS,)
+    np.testing.assert_allclose(out, expected["recon"]["output"], atol=1e-4, rtol=0)
+
+
+def test_missing_key_is_a_checkpoint_error(tmp_path):
+    tensors = synthetic_weights(0)
+    tensors.pop("face_3drecon.final_layers.6.bias")
+    path = tmp_path / weights.SADTALKER_256
+    weights.write_safetensors(path, tensors)
+    with pytest.raises(CheckpointError, match="final_layers.6.bias"):
+        load_recon(path)
+
+
+@pytest.mark.parametrize(("mode", "size"), [(m, 256) for m in Preprocess] + [("crop", 512)])
+def test_extract_face_all_modes(recon_file, astronaut_landmarks, mode, size):
+    recon = load_recon(recon_file)
+    face = extract_face(data.astronaut(), astronaut_landmarks, Preprocess(mode), size, recon)
+    assert face.crop.shape == (size, size, 3)
+    assert face.coeffs.shape == (73,) and face.coeffs.dtype == np.float32
+    assert face.full_coeffs.shape == (257,)
+    np.testing.assert_array_equal(face.coeffs[:64], face.full_coeffs[80:144])
+    assert np.isfinite(face.coeffs).all() and abs(face.coeffs[70]) > 0  # alignment scale
+
+
+def test_recon_is_deterministic_for_a_seed():
+    a, b = synthetic_weights(3), synthetic_weights(3)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    net = ReconNet()
+    floats = [*net.parameters(), *(b for b in net.buffers() if b.is_floating_point())]
+    assert sum(t.numel() for t in floats) == 24_087_745  # the reference's float count
