@@ -1,6 +1,6 @@
 """End to end through `pyflyte run` (in-process local execution) on synthetic weights.
 
-A 0.4 s clip (10 frames) is rendered in 3 chunks; a second run with the same audio bytes at
+A 0.24 s clip (6 frames) is rendered in 3 chunks; a second run with the same audio bytes at
 another path must reuse the cached mel: the local cache then holds one `audio_to_mel` entry.
 """
 
@@ -19,7 +19,8 @@ from diskcache import Cache
 from sadtalker import examples, video
 
 REPO = Path(__file__).resolve().parent.parent
-SECONDS = 0.4  # 10 frames at 25 fps
+SECONDS = 0.24  # 6 frames at 25 fps: 3 chunks of one 2-frame batch each
+FRAMES = 6
 CHUNKS = 3
 MEL_TASK = "tasks.audio_to_mel.audio_to_mel"
 
@@ -50,12 +51,12 @@ def test_workflow_renders_in_chunks_and_reuses_the_mel(
     home = tmp_path / "home"
     first = pyflyte_run(inputs, inputs["audio"], checkpoints, home, tmp_path / "run1")
     info = video.probe(first)
-    assert (info.frames, info.fps) == (10, 25.0)  # size: the crop box, aspect restored
+    assert (info.frames, info.fps) == (FRAMES, 25.0)  # size: the crop box, aspect restored
     assert info.audio_seconds == pytest.approx(SECONDS, abs=0.03)
     assert "SYNTHETIC" in (info.comment or "")
     (deck,) = (tmp_path / "run1").rglob("deck.html")
     report = deck.read_text()
-    assert f"10 frames ({SECONDS:.2f} s of speech), {CHUNKS} render chunk(s)" in report
+    assert f"{FRAMES} frames ({SECONDS:.2f} s of speech), {CHUNKS} render chunk(s)" in report
     assert report.count("<td>render_chunk[") == CHUNKS
     assert "data:video/mp4;base64," in report
 
@@ -63,7 +64,7 @@ def test_workflow_renders_in_chunks_and_reuses_the_mel(
     moved.parent.mkdir()
     shutil.copy(inputs["audio"], moved)
     second = pyflyte_run(inputs, moved, checkpoints, home, tmp_path / "run2")
-    assert video.probe(second).frames == 10
+    assert video.probe(second).frames == FRAMES
     with Cache(str(home / ".flyte" / "local-cache")) as cache:
         mel_entries = [k for k in cache.iterkeys() if k.startswith(MEL_TASK + "-")]
     assert len(mel_entries) == 1  # the second run hit the first run's entry
