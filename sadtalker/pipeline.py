@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -172,13 +172,28 @@ class ChunkRenderer:
             frames = self.enhancer.enhance(frames)
         return frames
 
+    def batches(self, coeffs: np.ndarray, chunk: Chunk,
+                progress: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+        """The chunk's finished frames, one renderer batch at a time (memory: one batch).
+
+        Each batch is its own `render` call over [first, first + batch_size): the same full
+        batches a single call over the chunk runs, so the pixels are identical.
+        """
+        step = self.options.batch_size
+        for first in range(chunk.start, chunk.stop, step):
+            frames = self.renderer.render(self.state, coeffs, first,
+                                          min(first + step, chunk.stop), self.options, progress)
+            yield self.finish(frames)
+
 
 def render_segment(context: ChunkRenderer, coeffs: np.ndarray, chunk: Chunk, out: Path,
                    progress: Callable[[int], None] | None = None) -> Path:
-    """Render one chunk's frames (+ paste-back, + enhancer) into a lossless video segment."""
-    frames = context.renderer.render(context.state, coeffs, chunk.start, chunk.stop,
-                                     context.options, progress)
-    return video.write_segment(context.finish(frames), out)
+    """Render one chunk's frames (+ paste-back, + enhancer) into a lossless video segment.
+
+    Frames stream to the encoder batch by batch, so a pod's memory does not grow with the
+    chunk's length; on any failure no file appears at `out`.
+    """
+    return video.write_segment(context.batches(coeffs, chunk, progress), out)
 
 
 def stitch_video(segments: list[Path], audio: Path, num_frames: int, out: Path,

@@ -10,11 +10,14 @@ when complete. The ffmpeg binary is the one bundled with imageio-ffmpeg.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import re
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,14 +57,22 @@ class VideoInfo:
     comment: str | None
 
 
+def _failure(returncode: int, stderr: str) -> VideoError:
+    """ffmpeg's exit as a one-line VideoError: its last stderr line, else the exit status."""
+    lines = stderr.strip().splitlines()
+    return VideoError(f"ffmpeg failed: {lines[-1] if lines else f'exit {returncode}'}")
+
+
+def _command(args: list[str]) -> list[str]:
+    return [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-y", *args]
+
+
 def _ffmpeg(args: list[str], stdin: bytes | None = None) -> tuple[bytes, str]:
     """Run the bundled ffmpeg: (stdout, stderr); VideoError with its last stderr line on failure."""
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-y", *args]
-    result = subprocess.run(command, input=stdin, capture_output=True, check=False)
+    result = subprocess.run(_command(args), input=stdin, capture_output=True, check=False)
     stderr = result.stderr.decode(errors="replace")
     if result.returncode != 0:
-        lines = stderr.strip().splitlines()
-        raise VideoError(f"ffmpeg failed: {lines[-1] if lines else f'exit {result.returncode}'}")
+        raise _failure(result.returncode, stderr)
     return result.stdout, stderr
 
 
@@ -70,25 +81,60 @@ def _temporary_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
 
 
-def _check_frames(frames: np.ndarray) -> None:
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or not len(frames):
-        raise ValueError(f"expected (N, H, W, 3) uint8 frames with N > 0, got "
-                         f"{frames.shape} {frames.dtype}")
+def _check_frames(frames: np.ndarray, size: tuple[int, int] | None = None) -> None:
+    """(N, H, W, 3) uint8 with N > 0, and (H, W) == size when given (later batches)."""
+    if (not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3
+            or frames.dtype != np.uint8 or not len(frames)
+            or (size is not None and frames.shape[1:3] != size)):
+        shape = getattr(frames, "shape", type(frames).__name__)
+        expected = f"{size[0]}x{size[1]} " if size is not None else ""
+        raise ValueError(f"expected (N, H, W, 3) uint8 {expected}frames with N > 0, got "
+                         f"{shape} {getattr(frames, 'dtype', '')}".rstrip())
 
 
-def write_segment(frames: np.ndarray, path: str | os.PathLike[str], fps: int = FPS) -> Path:
-    """Write (N, H, W, 3) uint8 RGB frames losslessly (FFV1 .mkv) to `path`, atomically."""
-    _check_frames(frames)
+def write_segment(frames: np.ndarray | Iterable[np.ndarray], path: str | os.PathLike[str],
+                  fps: int = FPS) -> Path:
+    """Write RGB frames losslessly (FFV1 .mkv) to `path`, atomically.
+
+    `frames` is one (N, H, W, 3) uint8 array or an iterable of such batches (same H, W), fed
+    to ffmpeg one batch at a time: memory is bounded by a batch, not by the segment's length.
+    The file is the same byte for byte however the frames are batched. If ffmpeg or the
+    iterable fails, ffmpeg is stopped, no file appears at `path` and the temporary is removed.
+    """
+    batches = iter((frames,) if isinstance(frames, np.ndarray) else frames)
+    first = next(batches, None)
+    if first is None:
+        raise ValueError("expected at least one batch of frames, got none")
+    _check_frames(first)
     path = Path(path)
-    _, h, w, _ = frames.shape
+    size = first.shape[1:3]
     tmp = _temporary_sibling(path)
-    try:
-        _ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", str(fps),
-                 "-i", "-", *SEGMENT_CODEC, *BITEXACT, "-map_metadata", "-1",
-                 "-f", "matroska", str(tmp)], stdin=np.ascontiguousarray(frames).tobytes())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    command = _command(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[1]}x{size[0]}",
+                        "-framerate", str(fps), "-i", "-", *SEGMENT_CODEC, *BITEXACT,
+                        "-map_metadata", "-1", "-f", "matroska", str(tmp)])
+    # stderr goes to a file: a pipe nobody reads while stdin is written could fill and stall
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=log)
+        try:
+            try:
+                for batch in itertools.chain((first,), batches):
+                    _check_frames(batch, size)
+                    process.stdin.write(np.ascontiguousarray(batch).data)
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg stopped reading: its exit status and log say why
+            if process.wait() != 0:
+                log.seek(0)
+                raise _failure(process.returncode, log.read().decode(errors="replace"))
+            os.replace(tmp, path)
+        finally:
+            if process.poll() is None:  # the frames failed: stop ffmpeg, do not wait it out
+                process.kill()
+            with contextlib.suppress(BrokenPipeError):  # buffered bytes ffmpeg will not read
+                process.stdin.close()
+            process.wait()
+            tmp.unlink(missing_ok=True)
     return path
 
 

@@ -93,3 +93,53 @@ def test_unreadable_video_gives_ffmpegs_reason(tmp_path: Path) -> None:
     bad.write_text("not a video")
     with pytest.raises(video.VideoError, match=r"^ffmpeg failed: .*Invalid data[^\n]*$"):
         video.read_frames(bad)
+
+
+def test_batches_stream_to_the_same_bytes_as_one_array(frames: np.ndarray,
+                                                      tmp_path: Path) -> None:
+    whole = video.write_segment(frames, tmp_path / "whole.mkv")
+    streamed = video.write_segment((frames[a:a + 4] for a in range(0, NUM_FRAMES, 4)),
+                                   tmp_path / "streamed.mkv")
+    assert streamed.read_bytes() == whole.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.mkv", "whole.mkv"]
+
+
+def test_a_failing_batch_source_stops_ffmpeg_and_leaves_nothing(
+        frames: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = []
+    popen = video.subprocess.Popen
+
+    def recording_popen(command, *args, **kwargs):
+        process = popen(command, *args, **kwargs)
+        if "matroska" in command:  # the segment writer, not e.g. imageio's version probe
+            started.append(process)
+        return process
+
+    monkeypatch.setattr(video.subprocess, "Popen", recording_popen)
+
+    def batches():
+        yield frames[:4]
+        yield frames[4:8]
+        raise RuntimeError("renderer died")
+
+    with pytest.raises(RuntimeError, match="renderer died"):
+        video.write_segment(batches(), tmp_path / "seg.mkv")
+    assert not list(tmp_path.iterdir())  # neither the segment nor its temporary
+    (process,) = started
+    assert process.returncode == -9  # killed, not left waiting for more frames
+
+
+def test_batches_of_another_size_are_refused(frames: np.ndarray, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"uint8 101x101 frames .* got \(2, 100, 101, 3\)"):
+        video.write_segment(iter([frames[:2], frames[:2, :100]]), tmp_path / "seg.mkv")
+    with pytest.raises(ValueError, match="at least one batch"):
+        video.write_segment(iter([]), tmp_path / "seg.mkv")
+    assert not list(tmp_path.iterdir())
+
+
+def test_ffmpeg_failing_mid_stream_is_a_one_line_error(frames: np.ndarray,
+                                                       tmp_path: Path) -> None:
+    blocked = tmp_path / "no-such-dir" / "seg.mkv"  # ffmpeg cannot open its output
+    with pytest.raises(video.VideoError, match=r"^ffmpeg failed: [^\n]*$"):
+        video.write_segment((frames[a:a + 2] for a in range(0, NUM_FRAMES, 2)), blocked)
+    assert not list(tmp_path.iterdir())
