@@ -7,6 +7,14 @@ from dataclasses import dataclass
 
 from sadtalker.errors import OptionError
 
+# The most frames one render chunk holds, so that every chunk finishes well inside the render
+# task's 1 h timeout (tasks/config.py RENDER_TIMEOUT) whatever the options. On the render pod's
+# 2 cores the renderer costs ~7.6 s/frame at 256 in fp32 (~3.4 in bf16) and ~4x that at 512;
+# the GFPGAN enhancer adds ~9 s/frame. The slowest run (512, fp32, gfpgan) is ~39 s/frame, so
+# 64 frames take ~42 min, leaving a third of the hour for loading models, slower nodes and the
+# encoder. 64 is also the largest batch size, so every batch fits in a chunk.
+MAX_CHUNK_FRAMES = 64
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -22,20 +30,29 @@ class Chunk:
 
 
 def plan_chunks(num_frames: int, batch_size: int, max_chunks: int,
-                min_chunk_frames: int = 1) -> list[Chunk]:
-    """Split frames into at most `max_chunks` nearly equal chunks.
+                min_chunk_frames: int = 1,
+                max_chunk_frames: int = MAX_CHUNK_FRAMES) -> list[Chunk]:
+    """Split frames into nearly equal chunks: `max_chunks` of them, fewer for short clips,
+    more for long ones.
 
     Chunk starts are multiples of `batch_size`: the renderer always runs full batches, so a
     frame's pixels do not depend on how the clip was split. Chunks smaller than
     `min_chunk_frames` are not worth a pod's fixed start-up cost, so fewer chunks are made.
+    No chunk holds more than `max_chunk_frames` frames (a chunk must finish before the render
+    task's timeout), so a long clip gets more than `max_chunks` chunks: `max_chunks` is then
+    the least parallelism, and the guard wins over `min_chunk_frames`.
     """
     if num_frames < 1:
         raise OptionError(f"cannot plan chunks for {num_frames} frames")
     if max_chunks < 1 or batch_size < 1 or min_chunk_frames < 1:
         raise OptionError("max_chunks, batch_size and min_chunk_frames must be >= 1")
+    if max_chunk_frames < batch_size:
+        raise OptionError(f"a chunk of at most {max_chunk_frames} frames cannot hold one "
+                          f"batch of {batch_size}: lower the batch size")
     batches = math.ceil(num_frames / batch_size)
     by_size = max(1, num_frames // min_chunk_frames)
     count = min(max_chunks, batches, by_size)
+    count = max(count, math.ceil(batches / (max_chunk_frames // batch_size)))  # the guard
     per_chunk = math.ceil(batches / count)  # batches per chunk
     chunks = []
     for index, first_batch in enumerate(range(0, batches, per_chunk)):

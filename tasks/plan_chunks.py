@@ -15,7 +15,8 @@ from tasks.types import ClipInfo
 @task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
       timeout=LIGHT_TIMEOUT)
 def plan_chunks(info: ClipInfo, options: str, chunks: int, min_chunk_frames: int) -> list[Chunk]:
-    """At most `chunks` nearly equal chunks, none shorter than `min_chunk_frames` frames."""
+    """`chunks` nearly equal chunks (fewer when short: none under `min_chunk_frames` frames;
+    more when long: none over `sadtalker.chunks.MAX_CHUNK_FRAMES`, to beat the timeout)."""
     with flyte_errors():
         batch_size = options_from_json(options).batch_size
         return chunking.plan_chunks(info.num_frames, batch_size, chunks, min_chunk_frames)

@@ -68,7 +68,9 @@ def talking_head(
     :param batch_size: Frames the renderer runs at once.
     :param precision: Renderer precision: fp32 | bf16.
     :param max_audio_seconds: Longer speech is refused before any heavy stage.
-    :param chunks: Desired render parallelism: the frames are split into at most this many pods.
+    :param chunks: Render parallelism: the frames are split into this many pods, fewer for
+        short clips (see min_chunk_frames) and more for long ones, whose chunks would exceed
+        sadtalker.chunks.MAX_CHUNK_FRAMES frames (a chunk must beat the render timeout).
     :param min_chunk_frames: No render chunk shorter than this (pod start-up is not free).
     :param checkpoints: Checkpoint directory in the pods; empty = $SADTALKER_CHECKPOINTS.
     :param price_per_vcpu_hour: Price used for the cost estimate in the report deck.
