@@ -1,4 +1,8 @@
-"""Portrait to the renderer's source: landmarks, crop, 3DMM coefficients; cached on content."""
+"""Portrait to the renderer's source: landmarks, crop, 3DMM coefficients; cached on content.
+
+The cache key holds the image's bytes, the options and the checkpoint files' fingerprint, not
+the checkpoint directory's name: the same weights elsewhere hit, other weights miss.
+"""
 
 from __future__ import annotations
 
@@ -23,10 +27,11 @@ class Face(NamedTuple):
 
 
 @task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT,
-      cache=Cache(version=FACE_CACHE_VERSION))
+      cache=Cache(version=FACE_CACHE_VERSION, ignored_inputs=("checkpoints",)))
 def crop_and_extract(image: ImageFile, landmarks: FlyteFile | None, options: str,
-                     checkpoints: str) -> Face:
-    """Find (or take) the 68 landmarks, crop per the preprocess mode, regress the 3DMM."""
+                     checkpoints: str, weights_fingerprint: str) -> Face:
+    """Find (or take) the 68 landmarks, crop per the preprocess mode, regress the 3DMM.
+    `weights_fingerprint` (from ingest) is unused here: it keys the cache on the weights."""
     start = time.perf_counter()
     with flyte_errors():
         marks = landmarks.download() if landmarks is not None else None

@@ -4,7 +4,9 @@ Flyte caches on input literals, and a file's literal is its URI. Returning the p
 speech annotated with a hash of their bytes makes every cached task downstream key on content:
 the same audio at another path hits `audio_to_mel`'s cache. The options are validated once,
 here, so a bad value (or a missing checkpoint) fails fast, before any heavy stage; later tasks
-get them as JSON text (small, readable in the console, part of their cache keys).
+get them as JSON text (small, readable in the console, part of their cache keys). The checkpoint
+files are fingerprinted by content too: cached tasks that read models take the fingerprint as an
+input, so new weights miss their cache even in the same directory.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import NamedTuple
 from flytekit import task
 from flytekit.types.file import FlyteFile
 
-from sadtalker import pipeline
+from sadtalker import pipeline, weights
 from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess
 from tasks.cache import HashedAudio, HashedImage
 from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RETRIES
@@ -33,6 +35,7 @@ class Ingested(NamedTuple):
     image: HashedImage
     audio: HashedAudio
     options: str
+    weights_fingerprint: str  # sha256 of the checkpoint files the run reads, by content
     time: StageTime
 
 
@@ -45,12 +48,14 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
            input_roll: list[float] | None, seed: int, batch_size: int, precision: Precision,
            max_audio_seconds: float) -> Ingested:
     """Check the options (an OptionError is final) and that the checkpoint files the run will
-    read are there, then pass the files on, keyed by content."""
+    read are there, then pass the files on, keyed by content, with the weights' fingerprint."""
     start = time.perf_counter()
     with flyte_errors():
         options = GenerateOptions(preprocess, size, still, enhancer, pose_style,
                                   expression_scale, input_yaw, input_pitch, input_roll, seed,
                                   batch_size, precision, max_audio_seconds)
+        names = pipeline.required_files(options, detect=landmarks is None)
         pipeline.check_checkpoints(options, checkpoints or None, detect=landmarks is None)
+        fingerprint = weights.fingerprint(names, checkpoints or None)
     text = json.dumps(options.to_dict(), sort_keys=True)
-    return Ingested(image, audio, text, StageTime.since("ingest", start, LIGHT_CPUS))
+    return Ingested(image, audio, text, fingerprint, StageTime.since("ingest", start, LIGHT_CPUS))

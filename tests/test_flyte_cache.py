@@ -1,17 +1,24 @@
-"""Cache identity of ingested files: their bytes, not their paths; versions follow the code."""
+"""Cache identity of ingested files: their bytes, not their paths; versions follow the code;
+the face stage's key follows the options and the weights' bytes, not their directory."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from flytekit import FlyteContextManager
+from flytekit.core.local_cache import _calculate_cache_key
 from flytekit.core.type_engine import TypeEngine
+from PIL import Image
+from skimage import data
 
 from sadtalker.examples import speak
-from tasks.cache import HashedAudio, file_sha256, source_version
-from tasks.types import AudioFile
+from sadtalker.options import DEFAULTS, GenerateOptions
+from tasks.cache import HashedAudio, HashedImage, file_sha256, source_version
+from tasks.crop_and_extract import crop_and_extract
+from tasks.types import AudioFile, ImageFile
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +54,30 @@ def test_source_version_is_stable_and_module_specific() -> None:
     assert source_version("sadtalker.audio") == source_version("sadtalker.audio")
     assert source_version("sadtalker.audio") != source_version("sadtalker.video")
     assert len(source_version("sadtalker.render")) == 16  # a package: all its files
+
+
+def face_cache_key(image: Path, options: GenerateOptions, checkpoints: str,
+                   weights_fingerprint: str) -> str:
+    """The key flytekit's local cache gives a `crop_and_extract` call fed by `ingest` (whose
+    image output carries the hash of its bytes), computed as `Task.local_execute` does."""
+    ctx = FlyteContextManager.current_context()
+    types = {**crop_and_extract.python_interface.inputs, "image": HashedImage}
+    values = {"image": ImageFile(str(image)), "landmarks": None,
+              "options": json.dumps(options.to_dict(), sort_keys=True),
+              "checkpoints": checkpoints, "weights_fingerprint": weights_fingerprint}
+    literals = TypeEngine.dict_to_literal_map(ctx, values, types)
+    return _calculate_cache_key(crop_and_extract.name, crop_and_extract.metadata.cache_version,
+                                literals, crop_and_extract.metadata.cache_ignore_input_vars)
+
+
+def test_face_cache_key_follows_options_and_weights_not_paths(tmp_path: Path) -> None:
+    image = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(image)
+    copy = tmp_path / "elsewhere.png"
+    shutil.copy(image, copy)
+    weights_a, weights_b = "a" * 64, "b" * 64
+    key = face_cache_key(image, DEFAULTS, "/ckpt", weights_a)
+    assert key == face_cache_key(copy, DEFAULTS, "/other/ckpt", weights_a)  # same content
+    assert key != face_cache_key(image, DEFAULTS, "/ckpt", weights_b)  # new weights
+    assert key != face_cache_key(image, GenerateOptions(preprocess="full"), "/ckpt", weights_a)
+    assert key != face_cache_key(image, GenerateOptions(size=512), "/ckpt", weights_a)

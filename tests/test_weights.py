@@ -140,3 +140,34 @@ def test_corrupt_safetensors_is_a_checkpoint_error(tmp_path: Path):
     path.write_bytes(b"\x00" * 64)
     with pytest.raises(CheckpointError, match="re-download"):
         weights.load_safetensors_prefix(path, "generator")
+
+
+def _synthetic_dir(directory: Path, seed: int = 0) -> Path:
+    """Small random-weight files under the names a 256 crop run reads."""
+    directory.mkdir()
+    torch.manual_seed(seed)
+    weights.write_safetensors(directory / weights.SADTALKER_256, {"w": torch.randn(64, 64)})
+    weights.write_torch(directory / weights.MAPPING_CROP, {"state_dict": torch.randn(32)})
+    return directory
+
+
+def test_fingerprint_follows_file_bytes_not_directories(tmp_path):
+    names = [weights.SADTALKER_256, weights.MAPPING_CROP]
+    first = _synthetic_dir(tmp_path / "a")
+    same = _synthetic_dir(tmp_path / "b")  # same seed, same bytes, another directory
+    changed = _synthetic_dir(tmp_path / "c")
+    weights.write_torch(changed / weights.MAPPING_CROP, {"state_dict": torch.randn(32)})
+
+    fingerprint = weights.fingerprint(names, first)
+    assert fingerprint == weights.fingerprint(names, same) == weights.fingerprint(names[::-1], same)
+    assert fingerprint != weights.fingerprint(names, changed)  # one file differs
+    assert fingerprint != weights.fingerprint(names[:1], first)  # a file fewer
+    expected = hashlib.sha256("".join(f"{name}\n{weights.sha256_of(first / name)}\n"
+                                      for name in sorted(names)).encode()).hexdigest()
+    assert fingerprint == expected
+
+
+def test_fingerprint_of_a_missing_file_names_it(tmp_path):
+    directory = _synthetic_dir(tmp_path / "a")
+    with pytest.raises(CheckpointError, match=weights.GFPGAN):
+        weights.fingerprint([weights.SADTALKER_256, weights.GFPGAN], directory)

@@ -83,7 +83,8 @@ def talking_head(
                    max_audio_seconds=max_audio_seconds)
     mel = audio_to_mel(audio=given.audio, max_seconds=max_audio_seconds)
     face = crop_and_extract(image=given.image, landmarks=landmarks, options=given.options,
-                            checkpoints=checkpoints)
+                            checkpoints=checkpoints,
+                            weights_fingerprint=given.weights_fingerprint)
     coeffs = audio_to_coeffs(mel=mel.mel, face=face.face, options=given.options,
                              checkpoints=checkpoints)
     planned = plan_chunks(info=mel.info, options=given.options, chunks=chunks,
