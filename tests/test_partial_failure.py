@@ -1,0 +1,79 @@
+"""Partial failure: a render that dies mid-chunk leaves nothing that looks finished, and the
+retried chunk is byte-identical to an uninterrupted one. The failure is injected (the renderer
+raises after its first batch, as a lost pod or OOM would); everything else runs for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sadtalker import pipeline
+from sadtalker.chunks import Chunk
+from sadtalker.examples import speak
+from sadtalker.options import GenerateOptions
+from sadtalker.render.renderer import Renderer
+
+OPTIONS = GenerateOptions(precision="bf16", batch_size=2, seed=5)
+
+
+class PodLost(RuntimeError):
+    """Stands in for whatever kills a render mid-way."""
+
+
+def fail_after(calls: int, render):
+    """`render` that raises on its call number `calls + 1` (one call per batch)."""
+    count = 0
+
+    def flaky(*args, **kwargs):
+        nonlocal count
+        count += 1
+        if count > calls:
+            raise PodLost(f"render call {count}")
+        return render(*args, **kwargs)
+
+    return flaky
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """0.32 s of espeak-ng speech: 8 frames, 4 batches."""
+    return speak("Hello there.", tmp_path_factory.mktemp("speech") / "speech.wav", 0.32)
+
+
+def test_a_run_failing_mid_chunk_leaves_no_output_and_no_temp_files(
+        tmp_path: Path, checkpoints: Path, example_inputs: dict[str, Path], speech: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    # chunks of 4 frames: chunk 0 is written whole, chunk 1 dies after its first batch
+    monkeypatch.setattr(Renderer, "render", fail_after(3, Renderer.render))
+    with pytest.raises(PodLost, match="render call 4"):
+        pipeline.generate(example_inputs["image"], speech, out_dir / "talking.mp4", OPTIONS,
+                          checkpoints=checkpoints, landmarks=example_inputs["landmarks"],
+                          chunk_frames=4)
+    assert list(out_dir.iterdir()) == []  # no mp4, no segment, no temporary folder
+
+
+def test_a_retried_chunk_equals_an_uninterrupted_one(
+        tmp_path: Path, checkpoints: Path, example_inputs: dict[str, Path],
+        speech: Path) -> None:
+    features = pipeline.prepare_audio(speech)
+    face = pipeline.prepare_face(example_inputs["image"], OPTIONS, checkpoints,
+                                 example_inputs["landmarks"])
+    coeffs = pipeline.make_coefficients(features, face, OPTIONS, checkpoints)
+    context = pipeline.ChunkRenderer.load(example_inputs["image"], face, OPTIONS, checkpoints)
+    chunk = Chunk(1, 4, 8)
+    clean = pipeline.render_segment(context, coeffs, chunk, tmp_path / "clean.mkv")
+
+    render = context.renderer.render
+    context.renderer.render = fail_after(1, render)  # this pod dies after one batch
+    segment = tmp_path / "segment-00001.mkv"
+    with pytest.raises(PodLost):
+        pipeline.render_segment(context, coeffs, chunk, segment)
+    assert [p.name for p in tmp_path.iterdir()] == ["clean.mkv"]  # no partial segment
+
+    context.renderer.render = render  # the retry, in the same process as a local map runs it
+    retried = pipeline.render_segment(context, coeffs, chunk, segment)
+    assert retried.read_bytes() == clean.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.mkv", "segment-00001.mkv"]
