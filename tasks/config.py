@@ -43,14 +43,19 @@ IMAGE_SPEC = ImageSpec(
 )
 IMAGE: str | ImageSpec = os.environ.get("SADTALKER_IMAGE") or IMAGE_SPEC
 
-# Requests per pod. The renderer is the heavy stage (~5 s per 256 px frame on one core pair);
-# the others decode, crop or run small networks once per clip.
+# Requests per pod. The renderer is the heavy stage (~3.4-7.6 s per 256 px frame on one core
+# pair); the others decode, crop or run small networks once per clip.
 LIGHT_CPUS = 1
 FACE_CPUS = 2
 RENDER_CPUS = 2
 LIGHT = Resources(cpu=str(LIGHT_CPUS), mem="1Gi")
 FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
-RENDER = Resources(cpu=str(RENDER_CPUS), mem="3Gi")
+# Render pod memory, measured as peak RSS of one chunk at 256, fp32, batch 2 (synthetic weights
+# of the official sizes): 2.5 GiB in crop mode (2.0 of it networks), 3.15 GiB in extfull with
+# GFPGAN (2.3 networks), so 3Gi was too little for the enhancer. Frames stream to the encoder
+# one batch at a time, so memory does not depend on the chunk's length; it grows with the
+# batch size (rendering a batch of 2 added 0.6 GiB at 256) and at 512 (not measured here).
+RENDER = Resources(cpu=str(RENDER_CPUS), mem="4Gi")
 STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
 
 # Retries spend only on recoverable errors (see tasks.errors): bad input fails at once.
