@@ -1,7 +1,8 @@
 """End to end through `pyflyte run` (in-process local execution) on synthetic weights.
 
 A 0.24 s clip (6 frames) is rendered in 3 chunks; a second run with the same audio bytes at
-another path must reuse the cached mel: the local cache then holds one `audio_to_mel` entry.
+another path, split into 2 chunks, must give the same mp4 byte for byte and reuse the cached
+mel and face: the local cache then holds one `audio_to_mel` and one `crop_and_extract` entry.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from diskcache import Cache
 from sadtalker import examples, video
 
 REPO = Path(__file__).resolve().parent.parent
-SECONDS = 0.24  # 6 frames at 25 fps: 3 chunks of one 2-frame batch each
+SECONDS = 0.24  # 6 frames at 25 fps, batches of 2
 FRAMES = 6
-CHUNKS = 3
+CHUNKS = 3  # one batch each
+OTHER_CHUNKS = 2  # frames [0, 4) and [4, 6)
 MEL_TASK = "tasks.audio_to_mel.audio_to_mel"
+FACE_TASK = "tasks.crop_and_extract.crop_and_extract"
 
 pytestmark = pytest.mark.slow
 
 
 def pyflyte_run(inputs: dict[str, Path], audio: Path, checkpoints: Path, home: Path,
-                scratch: Path) -> Path:
+                scratch: Path, chunks: int) -> Path:
     """Run the workflow in a fresh process with its own local cache and temporary folder
     (where flytekit's sandbox and the deck go); the mp4 it printed."""
     scratch.mkdir()
@@ -36,7 +39,7 @@ def pyflyte_run(inputs: dict[str, Path], audio: Path, checkpoints: Path, home: P
            "COLUMNS": "1000"}  # rich would wrap the printed path at 80 columns
     command = [str(Path(sys.executable).parent / "pyflyte"), "run", "workflows/talking_head.py",
                "talking_head", "--image", str(inputs["image"]), "--audio", str(audio),
-               "--landmarks", str(inputs["landmarks"]), "--chunks", str(CHUNKS),
+               "--landmarks", str(inputs["landmarks"]), "--chunks", str(chunks),
                "--min_chunk_frames", "2", "--checkpoints", str(checkpoints)]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300, check=False)  # the assert shows the output
@@ -45,11 +48,11 @@ def pyflyte_run(inputs: dict[str, Path], audio: Path, checkpoints: Path, home: P
     return Path(mp4)
 
 
-def test_workflow_renders_in_chunks_and_reuses_the_mel(
+def test_workflow_is_byte_identical_across_chunkings_and_reuses_the_cache(
         tmp_path: Path, checkpoints: Path) -> None:
     inputs = examples.write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
     home = tmp_path / "home"
-    first = pyflyte_run(inputs, inputs["audio"], checkpoints, home, tmp_path / "run1")
+    first = pyflyte_run(inputs, inputs["audio"], checkpoints, home, tmp_path / "run1", CHUNKS)
     info = video.probe(first)
     assert (info.frames, info.fps) == (FRAMES, 25.0)  # size: the crop box, aspect restored
     assert info.audio_seconds == pytest.approx(SECONDS, abs=0.03)
@@ -63,8 +66,12 @@ def test_workflow_renders_in_chunks_and_reuses_the_mel(
     moved = tmp_path / "elsewhere" / "same-speech.wav"
     moved.parent.mkdir()
     shutil.copy(inputs["audio"], moved)
-    second = pyflyte_run(inputs, moved, checkpoints, home, tmp_path / "run2")
-    assert video.probe(second).frames == FRAMES
+    second = pyflyte_run(inputs, moved, checkpoints, home, tmp_path / "run2", OTHER_CHUNKS)
+    (deck,) = (tmp_path / "run2").rglob("deck.html")
+    assert deck.read_text().count("<td>render_chunk[") == OTHER_CHUNKS
+    assert second != first and second.read_bytes() == first.read_bytes()
     with Cache(str(home / ".flyte" / "local-cache")) as cache:
-        mel_entries = [k for k in cache.iterkeys() if k.startswith(MEL_TASK + "-")]
-    assert len(mel_entries) == 1  # the second run hit the first run's entry
+        keys = list(cache.iterkeys())
+    # the second run hit the first run's entries
+    assert sum(k.startswith(MEL_TASK + "-") for k in keys) == 1
+    assert sum(k.startswith(FACE_TASK + "-") for k in keys) == 1
