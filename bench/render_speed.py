@@ -1,9 +1,15 @@
-"""Renderer seconds per frame, fp32 eager baseline vs the bf16 path, with the fidelity figure.
+"""Renderer seconds per frame: the public code's fp32 eager path vs ours in fp32 and bf16.
 
+Three paths, timed in the same run on the same inputs:
+  baseline  what SadTalker's make_animation computes per frame: fp32, the source image encoded
+            again with every frame, SPADE's 3x3 convolution run on the upsampled label map;
+  fp32      this package's exact path: source work once per chunk, the upsampled convolution
+            computed at low resolution (sadtalker.render.upsampled_conv);
+  bf16      the same with the per-frame networks in bfloat16 (--precision bf16).
 Synthetic weights (BatchNorm calibrated on a real face) and the astronaut as source; driving
 coefficients are a seeded random walk. Prints the median of `--runs` timed batches after one
-warm-up batch for each precision, the bf16/fp32 ratio measured in the same run, the PSNR of bf16
-frames against fp32 frames, and the process's peak RSS.
+warm-up batch per path, each path's speed-up over the baseline, the max abs difference of fp32
+frames and the PSNR of bf16 frames against the baseline's, and the process's peak RSS.
 
     python bench/render_speed.py [--size 256] [--runs 3] [--batch 2] [--threads 2]
 """
@@ -15,12 +21,17 @@ import logging
 import resource
 import statistics
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from sadtalker.options import GenerateOptions, Precision
-from sadtalker.render import Renderer
+from sadtalker.render import Renderer, spade_decoder
+from sadtalker.render.renderer import SourceState
 from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
 
 log = logging.getLogger("bench.render_speed")
@@ -28,6 +39,7 @@ log = logging.getLogger("bench.render_speed")
 SEED = 0
 COEFF_CHANNELS = 70
 CLIP_FRAMES = 32
+MEASURED = (Precision.FP32, Precision.BF16)
 COEFF_STEP = 0.05  # random-walk step of the driving coefficients per frame
 
 
@@ -53,6 +65,47 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is in KiB
 
 
+def conv_of_upsampled(x: torch.Tensor, conv: nn.Conv2d, factor: int) -> torch.Tensor:
+    """The public code's SPADE: interpolate the label map, then convolve at full size."""
+    return conv(F.interpolate(x, scale_factor=factor, mode="nearest"))
+
+
+@contextmanager
+def public_spade() -> Iterator[None]:
+    """Run SPADE as the public code does for the duration of the block."""
+    fast = spade_decoder.upsampled_conv3x3
+    spade_decoder.upsampled_conv3x3 = conv_of_upsampled
+    try:
+        yield
+    finally:
+        spade_decoder.upsampled_conv3x3 = fast
+
+
+def render_like_public(renderer: Renderer, state: SourceState, source: np.ndarray,
+                       coeffs: np.ndarray, start: int, stop: int,
+                       options: GenerateOptions) -> torch.Tensor:
+    """Frames [start, stop) with the source encoded again for every frame, as the public
+    generator does (it takes the source image, batch-repeated, at each step)."""
+    pixels = torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode(), public_spade():
+        for _ in range(start, stop):
+            renderer.generator.encode(pixels, state.kp_source)
+        return renderer.render_float(state, coeffs, start, stop, options)
+
+
+def time_path(render: Callable[[int, int], torch.Tensor], batch: int, runs: int,
+              ) -> tuple[float, list[float], torch.Tensor]:
+    """Median seconds per frame of `runs` batches after a warm-up batch, and the frames."""
+    render(0, batch)
+    times, frames = [], []
+    for run in range(runs):
+        start = (run + 1) * batch
+        begin = time.perf_counter()
+        frames.append(render(start, start + batch))
+        times.append((time.perf_counter() - begin) / batch)
+    return statistics.median(times), times, torch.cat(frames)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
@@ -65,31 +118,34 @@ def main() -> None:
 
     tensors = synthetic_weights(SEED, args.size)
     coeffs = driving_coefficients(CLIP_FRAMES, SEED)
-    seconds: dict[Precision, float] = {}
-    images: dict[Precision, torch.Tensor] = {}
-    for precision in (Precision.FP32, Precision.BF16):
-        renderer = Renderer.from_state_dicts(
-            split(tensors, "kp_extractor"), split(tensors, "generator"),
-            synthetic_mapping(SEED, COEFF_CHANNELS), args.size, COEFF_CHANNELS, precision)
-        options = GenerateOptions(size=args.size, batch_size=args.batch, precision=precision)
-        state = renderer.prepare(face_image(args.size), coeffs[0])
-        renderer.render_float(state, coeffs, 0, args.batch, options)  # warm-up
-        times = []
-        for run in range(args.runs):
-            start = (run + 1) * args.batch
-            begin = time.perf_counter()
-            images[precision] = renderer.render_float(state, coeffs, start, start + args.batch,
-                                                      options)
-            times.append((time.perf_counter() - begin) / args.batch)
-        seconds[precision] = statistics.median(times)
-        log.info("%s: %.2f s/frame (runs %s)", precision.value, seconds[precision],
+    source = face_image(args.size)
+    renderers = {precision: Renderer.from_state_dicts(
+        split(tensors, "kp_extractor"), split(tensors, "generator"),
+        synthetic_mapping(SEED, COEFF_CHANNELS), args.size, COEFF_CHANNELS, precision)
+        for precision in MEASURED}
+    options = {precision: GenerateOptions(size=args.size, batch_size=args.batch,
+                                          precision=precision) for precision in MEASURED}
+    states = {precision: renderers[precision].prepare(source, coeffs[0])
+              for precision in MEASURED}
+    paths: dict[str, Callable[[int, int], torch.Tensor]] = {
+        "baseline": lambda a, b: render_like_public(
+            renderers[Precision.FP32], states[Precision.FP32], source, coeffs, a, b,
+            options[Precision.FP32]),
+        **{precision.value: (lambda a, b, p=precision: renderers[p].render_float(
+            states[p], coeffs, a, b, options[p])) for precision in MEASURED},
+    }
+    seconds, frames = {}, {}
+    for name, render in paths.items():
+        seconds[name], times, frames[name] = time_path(render, args.batch, args.runs)
+        log.info("%-8s %.2f s/frame (runs %s)", name, seconds[name],
                  " ".join(f"{t:.2f}" for t in times))
-    ratio = seconds[Precision.FP32] / seconds[Precision.BF16]
-    log.info("size %d, %d threads, batch %d: fp32 %.2f s/frame, bf16 %.2f s/frame, "
-             "speed-up x%.2f, PSNR bf16 vs fp32 %.1f dB, peak RSS %.2f GiB",
-             args.size, args.threads, args.batch, seconds[Precision.FP32],
-             seconds[Precision.BF16], ratio,
-             psnr(images[Precision.BF16], images[Precision.FP32]), peak_rss_gib())
+    base = seconds["baseline"]
+    log.info("size %d, %d threads, batch %d, median of %d: baseline %.2f s/frame | fp32 %.2f "
+             "(x%.2f) | bf16 %.2f (x%.2f) | fp32 max abs diff %.1e | bf16 PSNR %.1f dB | "
+             "peak RSS %.2f GiB", args.size, args.threads, args.batch, args.runs, base,
+             seconds["fp32"], base / seconds["fp32"], seconds["bf16"], base / seconds["bf16"],
+             (frames["fp32"] - frames["baseline"]).abs().max().item(),
+             psnr(frames["bf16"], frames["baseline"]), peak_rss_gib())
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ The CLI, the Python API and the Flyte workflow's launch form all read their defa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
@@ -46,10 +46,23 @@ class Enhancer(str, Enum):
 
 
 class Precision(str, Enum):
-    """Numeric precision of the face renderer."""
+    """Numeric precision of the face renderer's per-frame networks."""
 
-    FP32 = "fp32"
-    BF16 = "bf16"
+    AUTO = "auto"  # bf16 where the CPU computes bf16 natively, else fp32
+    FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-6)
+    BF16 = "bf16"  # ~2.3x fewer seconds per frame on AVX-512 BF16 CPUs, ~42 dB PSNR vs fp32
+
+    def resolve(self) -> Precision:
+        """AUTO as bf16 or fp32 for this machine's CPU; other values unchanged.
+
+        Without AVX-512 BF16 or AMX, bf16 convolutions are emulated and slower than fp32.
+        """
+        if self is not Precision.AUTO:
+            return self
+        import torch  # deferred: options are read by the light Flyte tasks too
+
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        return Precision.BF16 if native else Precision.FP32
 
 
 def _enum_value(enum_type: type[Enum], value: Any, name: str) -> Enum:
@@ -90,7 +103,7 @@ class GenerateOptions:
     input_roll: tuple[float, ...] | None = None
     seed: int = 0
     batch_size: int = 2
-    precision: Precision = Precision.FP32
+    precision: Precision = Precision.AUTO
     max_audio_seconds: float = MAX_AUDIO_SECONDS
 
     def __post_init__(self) -> None:
@@ -121,6 +134,11 @@ class GenerateOptions:
     def coeff_channels(self) -> int:
         """Renderer input width: 70 (exp + pose), 73 in full modes (+ crop parameters)."""
         return 73 if self.preprocess.pastes_back else 70
+
+    def with_resolved_precision(self) -> GenerateOptions:
+        """These options with `precision` AUTO decided for this machine, so that every render
+        pod of a run uses the same precision (and the video does not depend on the nodes)."""
+        return replace(self, precision=self.precision.resolve())
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-friendly values (enums as strings), e.g. for metadata and cache keys."""

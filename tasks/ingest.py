@@ -53,7 +53,8 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
     with flyte_errors():
         options = GenerateOptions(preprocess, size, still, enhancer, pose_style,
                                   expression_scale, input_yaw, input_pitch, input_roll, seed,
-                                  batch_size, precision, max_audio_seconds)
+                                  batch_size, precision, max_audio_seconds,
+                                  ).with_resolved_precision()
         names = pipeline.required_files(options, detect=landmarks is None)
         pipeline.check_checkpoints(options, checkpoints or None, detect=landmarks is None)
         fingerprint = weights.fingerprint(names, checkpoints or None)

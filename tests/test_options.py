@@ -1,7 +1,8 @@
 import pytest
+import torch
 
 from sadtalker.errors import OptionError
-from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions, Preprocess
+from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions, Precision, Preprocess
 
 
 def test_defaults_are_sadtalkers():
@@ -39,3 +40,14 @@ def test_out_of_range_options_name_the_problem(kwargs, fragment):
     with pytest.raises(OptionError) as info:
         GenerateOptions(**kwargs)
     assert fragment in str(info.value)
+
+
+def test_auto_precision_is_decided_once_from_the_cpu(monkeypatch):
+    assert DEFAULTS.precision is Precision.AUTO
+    for native, expected in ((True, Precision.BF16), (False, Precision.FP32)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda n=native: n)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        resolved = DEFAULTS.with_resolved_precision()
+        assert resolved.precision is expected
+        assert resolved.to_dict()["precision"] == expected.value  # what the render pods read
+    assert Precision.FP32.resolve() is Precision.FP32 and Precision.BF16.resolve() is Precision.BF16

@@ -49,7 +49,11 @@ class DownBlock3d(nn.Module):
         self.norm = nn.BatchNorm3d(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool3d(F.relu(self.norm(self.conv(x))), (1, 2, 2))
+        x = F.relu(self.norm(self.conv(x)))
+        # avg_pool3d with a (1, 2, 2) kernel, as a 2-D pool over depth-flattened channels:
+        # the same averages, and CPU avg_pool2d also runs in bfloat16.
+        n, c, d, h, w = x.shape
+        return F.avg_pool2d(x.reshape(n, c * d, h, w), 2).view(n, c, d, h // 2, w // 2)
 
 
 class UpBlock3d(nn.Module):

@@ -81,6 +81,12 @@ class DenseMotionNetwork(nn.Module):
         self.norm = nn.BatchNorm3d(COMPRESS)
         self.occlusion = nn.Conv2d(self.hourglass.out_features * depth, 1, 7, padding=3)
 
+    def set_frame_dtype(self, dtype: torch.dtype) -> None:
+        """Run the hourglass, mask and occlusion convolutions in `dtype`; softmax and the
+        deformation stay float32."""
+        for module in (self.hourglass, self.mask, self.occlusion):
+            module.to(dtype)
+
     def prepare(self, volume: torch.Tensor, kp_source: torch.Tensor) -> MotionSource:
         """The source-only inputs: volume (1, 32, D, H, W), kp_source (1, K, 3)."""
         compressed = F.relu(self.norm(self.compress(volume)))
@@ -104,9 +110,9 @@ class DenseMotionNetwork(nn.Module):
         heatmaps = torch.cat([heatmaps.new_zeros(n, 1, d, h, w), heatmaps], dim=1)
         features = torch.cat([heatmaps[:, :, None], warped], dim=2).view(n, -1, d, h, w)
 
-        prediction = self.hourglass(features)
-        mask = F.softmax(self.mask(prediction), dim=1)
+        prediction = self.hourglass(features.to(self.mask.weight.dtype))
+        mask = F.softmax(self.mask(prediction).float(), dim=1)
         mask = torch.where(mask < MASK_FLOOR, torch.zeros_like(mask), mask)
         deformation = (motions * mask[..., None]).sum(dim=1)
-        occlusion = torch.sigmoid(self.occlusion(prediction.view(n, -1, h, w)))
+        occlusion = torch.sigmoid(self.occlusion(prediction.view(n, -1, h, w)).float())
         return deformation, occlusion

@@ -3,6 +3,9 @@
 `encode` turns the source image into a 3-D appearance volume (32 ch x depth 16 at S/4) and is
 run once per source; `forward` warps that volume by the dense motion between source and
 driving keypoints, masks occluded regions and decodes the result with the SPADE decoder.
+
+The per-frame networks may run in bfloat16 (`set_frame_dtype`): the source encoder, the
+warps and the blend weights stay in float32, so only the convolution stacks lose precision.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ class Generator(nn.Module):
         self.fourth = nn.Conv2d(fused, fused, 1)
         self.decoder = SPADEDecoder()
 
+    def set_frame_dtype(self, dtype: torch.dtype) -> None:
+        """Run the per-frame convolution stacks in `dtype` (float32 or bfloat16)."""
+        self.dense_motion_network.set_frame_dtype(dtype)
+        for module in (self.third, self.fourth, self.decoder):
+            module.to(dtype)
+
     def encode(self, image: torch.Tensor, kp_source: torch.Tensor) -> SourceFeatures:
         """image (1, 3, S, S) in [0, 1], kp_source (1, K, 3) -> the source-only features."""
         out = self.first(image)
@@ -70,5 +79,6 @@ class Generator(nn.Module):
         n = len(kp_driving)
         warped = F.grid_sample(source.volume.expand(n, -1, -1, -1, -1), deformation,
                                align_corners=False)
-        out = self.fourth(self.third(warped.flatten(1, 2)))
-        return self.decoder(out * occlusion)
+        dtype = self.fourth.weight.dtype
+        out = self.fourth(self.third(warped.flatten(1, 2).to(dtype)))
+        return self.decoder(out * occlusion.to(dtype)).float()

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sadtalker.render.upsampled_conv import upsampled_conv3x3
+
 FEATURES = 256  # channels of the fused feature map (input and SPADE label map)
 SPADE_HIDDEN = 128
 OUT_FEATURES = 64
@@ -30,9 +32,10 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(SPADE_HIDDEN, features, 3, padding=1)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """x (N, C, H, W) modulated by `label` (N, 256, H/f, W/f), nearest-upsampled x f."""
         normalized = F.instance_norm(x)
-        label = F.interpolate(label, size=x.shape[2:], mode="nearest")
-        hidden = self.mlp_shared(label)
+        factor = x.shape[2] // label.shape[2]
+        hidden = F.relu(upsampled_conv3x3(label, self.mlp_shared[0], factor))
         return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)
 
 
