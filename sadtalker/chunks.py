@@ -39,8 +39,9 @@ def plan_chunks(num_frames: int, batch_size: int, max_chunks: int,
     frame's pixels do not depend on how the clip was split. Chunks smaller than
     `min_chunk_frames` are not worth a pod's fixed start-up cost, so fewer chunks are made.
     No chunk holds more than `max_chunk_frames` frames (a chunk must finish before the render
-    task's timeout), so a long clip gets more than `max_chunks` chunks: `max_chunks` is then
-    the least parallelism, and the guard wins over `min_chunk_frames`.
+    task's timeout), so a long clip gets more than `max_chunks` chunks, in whole multiples of
+    it (waves of equal chunks): `max_chunks` is then the least parallelism, and the guard wins
+    over `min_chunk_frames`.
     """
     if num_frames < 1:
         raise OptionError(f"cannot plan chunks for {num_frames} frames")
@@ -52,7 +53,9 @@ def plan_chunks(num_frames: int, batch_size: int, max_chunks: int,
     batches = math.ceil(num_frames / batch_size)
     by_size = max(1, num_frames // min_chunk_frames)
     count = min(max_chunks, batches, by_size)
-    count = max(count, math.ceil(batches / (max_chunk_frames // batch_size)))  # the guard
+    needed = math.ceil(batches / (max_chunk_frames // batch_size))  # the guard
+    if needed > count:  # whole waves of `max_chunks` pods, so the last wave is not a straggler
+        count = math.ceil(needed / max_chunks) * max_chunks
     per_chunk = math.ceil(batches / count)  # batches per chunk
     chunks = []
     for index, first_batch in enumerate(range(0, batches, per_chunk)):

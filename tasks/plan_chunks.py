@@ -6,7 +6,8 @@ from flytekit import task
 
 from sadtalker import chunks as chunking
 from sadtalker.chunks import Chunk
-from tasks.config import IMAGE, LIGHT, LIGHT_TIMEOUT, RETRIES
+from sadtalker.cost import RenderCost
+from tasks.config import IMAGE, LIGHT, LIGHT_TIMEOUT, RENDER_TIMEOUT, RETRIES
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
 from tasks.types import ClipInfo
@@ -15,8 +16,13 @@ from tasks.types import ClipInfo
 @task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
       timeout=LIGHT_TIMEOUT)
 def plan_chunks(info: ClipInfo, options: str, chunks: int, min_chunk_frames: int) -> list[Chunk]:
-    """`chunks` nearly equal chunks (fewer when short: none under `min_chunk_frames` frames;
-    more when long: none over `sadtalker.chunks.MAX_CHUNK_FRAMES`, to beat the timeout)."""
+    """`chunks` nearly equal chunks, fewer when short, more when long. The frame limits come
+    from the measured cost of these options (sadtalker.cost): no chunk so short that the pod's
+    fixed cost dominates (unless `min_chunk_frames` > 0 says otherwise), none so long that it
+    risks the render timeout."""
     with flyte_errors():
-        batch_size = options_from_json(options).batch_size
-        return chunking.plan_chunks(info.num_frames, batch_size, chunks, min_chunk_frames)
+        opts = options_from_json(options)
+        fewest, most = RenderCost.estimate(opts).chunk_frame_limits(
+            RENDER_TIMEOUT.total_seconds())
+        return chunking.plan_chunks(info.num_frames, opts.batch_size, chunks,
+                                    min_chunk_frames or fewest, most)

@@ -13,7 +13,8 @@ from sadtalker.options import MAX_BATCH_SIZE
 @pytest.mark.parametrize("max_chunks", [1, 3, 8, 32])
 def test_chunks_cover_frames_in_order_with_batch_aligned_starts(frames, batch, max_chunks):
     chunks = plan_chunks(frames, batch, max_chunks)
-    assert 1 <= len(chunks) <= max(max_chunks, math.ceil(frames / (MAX_CHUNK_FRAMES - batch + 1)))
+    needed = math.ceil(frames / (MAX_CHUNK_FRAMES - batch + 1))
+    assert 1 <= len(chunks) <= max_chunks * math.ceil(needed / max_chunks)  # whole waves
     assert max(c.num_frames for c in chunks) <= MAX_CHUNK_FRAMES
     assert chunks[0].start == 0 and chunks[-1].stop == frames
     for index, (a, b) in enumerate(pairwise(chunks)):
@@ -54,3 +55,8 @@ def test_every_batch_size_fits_the_guard():
     assert [c.num_frames for c in plan_chunks(130, MAX_BATCH_SIZE, 1)] == [64, 64, 2]
     with pytest.raises(OptionError, match="cannot hold one batch of 8"):
         plan_chunks(20, 8, 1, max_chunk_frames=6)
+
+
+def test_a_forced_split_comes_in_whole_waves_of_pods():
+    chunks = plan_chunks(1500, 2, 8, max_chunk_frames=165)  # 10 chunks would be needed
+    assert len(chunks) == 16 and {c.num_frames for c in chunks[:-1]} == {94}

@@ -23,7 +23,6 @@ from tasks.stitch import stitch
 from tasks.types import AudioFile, ImageFile, VideoFile
 
 DEFAULT_CHUNKS = 4  # render pods per clip when the clip is long enough
-MIN_CHUNK_FRAMES = 8  # ~40 s of rendering on 2 CPUs: shorter chunks cost more in pod start-up
 PRICE_PER_VCPU_HOUR = 0.04  # USD, roughly an on-demand cloud vCPU-hour
 
 
@@ -46,7 +45,7 @@ def talking_head(
     precision: Precision = DEFAULTS.precision,
     max_audio_seconds: float = DEFAULTS.max_audio_seconds,
     chunks: int = DEFAULT_CHUNKS,
-    min_chunk_frames: int = MIN_CHUNK_FRAMES,
+    min_chunk_frames: int = 0,
     checkpoints: str = "",
     price_per_vcpu_hour: float = PRICE_PER_VCPU_HOUR,
 ) -> VideoFile:
@@ -69,9 +68,9 @@ def talking_head(
     :param precision: Renderer precision: auto (bf16 where the CPU has it) | fp32 | bf16.
     :param max_audio_seconds: Longer speech is refused before any heavy stage.
     :param chunks: Render parallelism: the frames are split into this many pods, fewer for
-        short clips (see min_chunk_frames) and more for long ones, whose chunks would exceed
-        sadtalker.chunks.MAX_CHUNK_FRAMES frames (a chunk must beat the render timeout).
-    :param min_chunk_frames: No render chunk shorter than this (pod start-up is not free).
+        short clips (a pod's start-up must stay a small share of its work) and more for long
+        ones (a chunk must finish well inside the render timeout); see sadtalker/cost.py.
+    :param min_chunk_frames: No render chunk shorter than this; 0 = from the measured cost.
     :param checkpoints: Checkpoint directory in the pods; empty = $SADTALKER_CHECKPOINTS.
     :param price_per_vcpu_hour: Price used for the cost estimate in the report deck.
     """

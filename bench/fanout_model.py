@@ -1,0 +1,66 @@
+"""Predicted wall time and cost of a clip rendered on 1, 8 and 32 pods of 2 vCPUs.
+
+A simulation, not a measurement: it plans chunks as the workflow does (sadtalker.chunks with
+the limits of sadtalker.cost) and schedules them on the first free pod, from the per-frame and
+per-chunk costs measured by bench/render_speed.py and bench/pipeline_stages.py (the figures in
+sadtalker/cost.py; override them with --frame-seconds / --chunk-seconds).
+
+    python bench/fanout_model.py [--clips 10 60] [--pods 1 8 32] [--price 0.04]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import timedelta
+
+from sadtalker.chunks import plan_chunks
+from sadtalker.cost import SERIAL_SECONDS, RenderCost
+from sadtalker.options import GenerateOptions
+
+log = logging.getLogger("bench.fanout_model")
+
+FPS = 25
+RENDER_TIMEOUT = timedelta(hours=1)  # tasks/config.py RENDER_TIMEOUT
+CONFIGS = {
+    "Still+Crop": GenerateOptions(still=True, precision="bf16"),
+    "Still+Full": GenerateOptions(still=True, preprocess="full", precision="bf16"),
+    "Still+Enhancer": GenerateOptions(still=True, enhancer="gfpgan", precision="bf16"),
+    "Still+Enhancer+Full": GenerateOptions(still=True, preprocess="full", enhancer="gfpgan",
+                                           precision="bf16"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=float, nargs="+", default=[10.0, 60.0])
+    parser.add_argument("--pods", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--price", type=float, default=0.04, help="USD per vCPU-hour")
+    parser.add_argument("--frame-seconds", type=float, help="override every config's figure")
+    parser.add_argument("--chunk-seconds", type=float, help="override the per-chunk cost")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    timeout = RENDER_TIMEOUT.total_seconds()
+    log.info("%-20s %5s %5s  %s", "config", "clip", "pods",
+             "chunks  wall (render + serial stages)  vCPU-h  cost")
+    for name, options in CONFIGS.items():
+        cost = RenderCost.estimate(options)
+        cost = RenderCost(args.frame_seconds or cost.frame_seconds,
+                          args.chunk_seconds or cost.chunk_seconds)
+        fewest, most = cost.chunk_frame_limits(timeout)
+        for seconds in args.clips:
+            frames = round(seconds * FPS)
+            for pods in args.pods:
+                chunks = plan_chunks(frames, options.batch_size, pods, fewest, most)
+                wall = cost.wall_seconds(chunks, pods) + SERIAL_SECONDS
+                vcpu_hours = (cost.cpu_seconds(chunks) + 2 * SERIAL_SECONDS) / 3600
+                log.info("%-20s %4.0fs %5d  %6d  %8.0f s  %28.2f  $%.3f", name, seconds, pods,
+                         len(chunks), wall, vcpu_hours, vcpu_hours * args.price)
+    log.info("per frame / per chunk: %s", "; ".join(
+        f"{n} {RenderCost.estimate(o).frame_seconds:.2f} s / "
+        f"{RenderCost.estimate(o).chunk_seconds:.0f} s" for n, o in CONFIGS.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Wall time and peak memory of each workflow stage, each run in a fresh process like a pod.
+
+The stages are those of the Flyte tasks: audio_to_mel, crop_and_extract, audio_to_coeffs,
+render_chunk (split into model load + source preparation, and rendering) and stitch. Each runs
+in its own Python process, so its peak RSS is what that pod would need (imports included).
+Inputs: the astronaut photo with its landmarks and espeak-ng speech of `--seconds`; weights:
+`--checkpoints DIR`, synthesized there first when missing (random weights, real code paths).
+
+    python bench/pipeline_stages.py [--seconds 10] [--preprocess crop] [--enhancer none]
+        [--precision auto] [--size 256] [--checkpoints out/synthetic-checkpoints] [--runs 1]
+
+Prints one line per stage (median of `--runs`), then the render's seconds per frame, the
+clip's CPU-seconds at 2 vCPUs per stage pod, and the largest peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("bench.pipeline_stages")
+
+STAGES = ("audio_to_mel", "crop_and_extract", "audio_to_coeffs", "render_load", "render",
+          "stitch")
+STAGE_CPUS = {"audio_to_mel": 1, "crop_and_extract": 2, "audio_to_coeffs": 1,
+              "render_load": 2, "render": 2, "stitch": 1}  # tasks/config.py requests
+
+
+def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
+    """One stage in this process; inputs and outputs are files in `work` (as between pods)."""
+    from sadtalker import pipeline
+    from sadtalker.audio import AudioFeatures
+    from sadtalker.chunks import Chunk
+    from sadtalker.options import GenerateOptions
+
+    opts = GenerateOptions(**options).with_resolved_precision()
+    inputs = work / "inputs"
+    if stage == "audio_to_mel":
+        pipeline.prepare_audio(inputs / "speech.wav").save(work / "mel.npz")
+    elif stage == "crop_and_extract":
+        pipeline.prepare_face(inputs / "astronaut.png", opts, checkpoints,
+                              inputs / "astronaut_landmarks.json").save(work / "face.npz")
+    elif stage == "audio_to_coeffs":
+        coeffs = pipeline.make_coefficients(AudioFeatures.load(work / "mel.npz"),
+                                            pipeline.PreparedFace.load(work / "face.npz"),
+                                            opts, checkpoints)
+        np.save(work / "coeffs.npy", coeffs)
+    elif stage in ("render_load", "render"):
+        context = pipeline.ChunkRenderer.load(inputs / "astronaut.png",
+                                              pipeline.PreparedFace.load(work / "face.npz"),
+                                              opts, checkpoints)
+        if stage == "render":
+            coeffs = np.load(work / "coeffs.npy")
+            begin = time.perf_counter()
+            pipeline.render_segment(context, coeffs, Chunk(0, 0, len(coeffs)),
+                                    work / "segment.mkv")
+            (work / "render_seconds.txt").write_text(str(time.perf_counter() - begin))
+    elif stage == "stitch":
+        frames = len(np.load(work / "coeffs.npy"))
+        pipeline.stitch_video([work / "segment.mkv"], inputs / "speech.wav", frames,
+                              work / "out.mp4")
+
+
+def measure(stage: str, work: Path, options: dict, checkpoints: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS GiB) of a fresh process running one stage."""
+    command = [sys.executable, __file__, "--stage", stage, "--work", str(work),
+               "--options", json.dumps(options), "--checkpoints", str(checkpoints)]
+    begin = time.perf_counter()
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - begin
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"stage {stage} failed")
+    return seconds, usage.ru_maxrss / 2**20  # KiB -> GiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--preprocess", default="crop")
+    parser.add_argument("--enhancer", default="none")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--still", action="store_true")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--checkpoints", type=Path, default=Path("out/synthetic-checkpoints"))
+    parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--options", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        run_stage(args.stage, args.work, json.loads(args.options), args.checkpoints)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    from sadtalker import weights
+    from sadtalker.examples import write_example_inputs
+    from sadtalker.synthetic import synthesize
+
+    if not (args.checkpoints / weights.sadtalker_file(args.size)).exists():
+        log.info("synthesizing weights in %s", args.checkpoints)
+        synthesize(args.checkpoints, sizes=(args.size,))
+    options = {"preprocess": args.preprocess, "enhancer": args.enhancer, "size": args.size,
+               "precision": args.precision, "still": args.still}
+    results: dict[str, list[tuple[float, float]]] = {stage: [] for stage in STAGES}
+    render_seconds = []
+    with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+        work = Path(tmp)
+        write_example_inputs(work / "inputs", seconds=args.seconds)
+        for _ in range(args.runs):
+            for stage in STAGES:
+                results[stage].append(measure(stage, work, options, args.checkpoints))
+            render_seconds.append(float((work / "render_seconds.txt").read_text()))
+        frames = len(np.load(work / "coeffs.npy"))
+
+    log.info("%s, %.1f s clip (%d frames), median of %d, one process per stage:",
+             " ".join(f"{k}={v}" for k, v in options.items()), args.seconds, frames, args.runs)
+    cpu_seconds = 0.0
+    for stage in STAGES:
+        wall = statistics.median(s for s, _ in results[stage])
+        rss = max(r for _, r in results[stage])
+        log.info("  %-17s %8.1f s  peak RSS %.2f GiB", stage, wall, rss)
+        if stage != "render_load":  # the render stage loads the models itself
+            cpu_seconds += wall * STAGE_CPUS[stage]
+    per_frame = statistics.median(render_seconds) / frames
+    load = statistics.median(s for s, _ in results["render_load"])
+    log.info("render %.2f s/frame (rendering only); render pod fixed cost (start, imports, "
+             "model load, source) %.1f s; clip total %.0f CPU-seconds at the pods' vCPUs; "
+             "largest peak RSS %.2f GiB", per_frame, load, cpu_seconds,
+             max(r for runs in results.values() for _, r in runs))
+
+
+if __name__ == "__main__":
+    main()

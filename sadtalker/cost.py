@@ -1,0 +1,79 @@
+"""What rendering costs, from measurement: seconds per frame and per render pod, and the wall
+time of a fan-out predicted from them.
+
+The figures were measured on 2 cores of an AMD EPYC with AVX-512 BF16 (the render pod's
+request) by `bench/render_speed.py` and `bench/pipeline_stages.py`; re-measure on your nodes
+and pass your own `RenderCost` where they differ. Chunk sizes follow from them: a chunk must be
+long enough that a pod's fixed cost stays a small share of its work, and short enough to finish
+well inside the render task's timeout.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+from sadtalker.chunks import Chunk
+from sadtalker.options import Enhancer, GenerateOptions, Precision
+
+# Renderer seconds per frame on 2 cores, by (size, precision).
+RENDER_SECONDS = {
+    (256, Precision.FP32): 3.35, (256, Precision.BF16): 1.69,
+    (512, Precision.FP32): 13.4, (512, Precision.BF16): 6.8,
+}
+ENHANCE_SECONDS = 9.0  # GFPGAN v1.4 on one 512 px face, with its face detector and parser
+PASTE_SECONDS = 0.1  # Poisson paste-back of one crop into a 512 px photo
+# A render pod's fixed cost: imports, model load and the source's encoding (measured), plus
+# pod scheduling and start with the image already on the node (assumed; not measurable here).
+LOAD_SECONDS = 12.0
+POD_START_SECONDS = 20.0
+# The stages around the render fan-out, one after another on their own pods (ingest, the face
+# stage, coefficients, chunk planning, stitch for a 10 s clip), each with a pod start.
+SERIAL_SECONDS = 30.0 + 5 * POD_START_SECONDS
+MAX_OVERHEAD = 0.2  # a chunk's fixed cost may be at most this share of its rendering
+TIMEOUT_SHARE = 0.5  # a chunk's planned time may be at most this share of the task timeout
+
+
+@dataclass(frozen=True)
+class RenderCost:
+    """Seconds per frame (render + paste-back + enhance) and per chunk (pod start + load)."""
+
+    frame_seconds: float
+    chunk_seconds: float
+
+    @classmethod
+    def estimate(cls, options: GenerateOptions) -> RenderCost:
+        """The measured figures for these options (AUTO precision as this machine resolves it)."""
+        frame = RENDER_SECONDS[options.size, options.precision.resolve()]
+        if options.preprocess.pastes_back:
+            frame += PASTE_SECONDS
+        if options.enhancer is Enhancer.GFPGAN:
+            frame += ENHANCE_SECONDS
+        return cls(frame, LOAD_SECONDS + POD_START_SECONDS)
+
+    def chunk_frame_limits(self, timeout_seconds: float) -> tuple[int, int]:
+        """(fewest, most) frames worth a chunk: fixed cost <= MAX_OVERHEAD of the work, and
+        planned time <= TIMEOUT_SHARE of the timeout."""
+        fewest = math.ceil(self.chunk_seconds / (MAX_OVERHEAD * self.frame_seconds))
+        most = math.floor((TIMEOUT_SHARE * timeout_seconds - self.chunk_seconds)
+                          / self.frame_seconds)
+        if most < 1:
+            raise ValueError(f"one frame ({self.frame_seconds:.0f} s) does not fit in "
+                             f"{TIMEOUT_SHARE:.0%} of a {timeout_seconds:.0f} s timeout")
+        return min(fewest, most), most
+
+    def chunk_seconds_total(self, chunk: Chunk) -> float:
+        """One chunk's pod time: fixed cost + its frames."""
+        return self.chunk_seconds + chunk.num_frames * self.frame_seconds
+
+    def wall_seconds(self, chunks: list[Chunk], pods: int) -> float:
+        """When the last chunk ends if chunks start in order on the first free of `pods` pods."""
+        free_at = [0.0] * min(pods, len(chunks))
+        for chunk in chunks:
+            heapq.heapreplace(free_at, free_at[0] + self.chunk_seconds_total(chunk))
+        return max(free_at)
+
+    def cpu_seconds(self, chunks: list[Chunk], cpus_per_pod: int = 2) -> float:
+        """vCPU-seconds the render pods are billed for."""
+        return cpus_per_pod * sum(self.chunk_seconds_total(c) for c in chunks)

@@ -1,0 +1,54 @@
+"""Chunk sizing and fan-out prediction from the measured render costs."""
+
+from __future__ import annotations
+
+import pytest
+
+from sadtalker.chunks import Chunk, plan_chunks
+from sadtalker.cost import MAX_OVERHEAD, TIMEOUT_SHARE, RenderCost
+from sadtalker.options import GenerateOptions
+
+HOUR = 3600.0
+
+
+def test_options_that_cost_more_per_frame_estimate_more():
+    def frame(**kwargs) -> float:
+        return RenderCost.estimate(GenerateOptions(**kwargs)).frame_seconds
+
+    assert frame(precision="bf16") < frame(precision="fp32")
+    assert frame(precision="bf16", size=512) > 3 * frame(precision="bf16")
+    assert frame(precision="bf16", preprocess="full") > frame(precision="bf16")
+    assert frame(precision="bf16", enhancer="gfpgan") > 5 * frame(precision="bf16")
+
+
+def test_chunk_limits_bound_the_overhead_and_the_timeout():
+    cost = RenderCost(frame_seconds=2.0, chunk_seconds=30.0)
+    fewest, most = cost.chunk_frame_limits(HOUR)
+    assert fewest == 75  # 30 s of fixed cost is 20 % of 75 frames x 2 s
+    assert cost.chunk_seconds <= MAX_OVERHEAD * fewest * cost.frame_seconds
+    assert cost.chunk_seconds_total(Chunk(0, 0, most)) <= TIMEOUT_SHARE * HOUR
+    assert cost.chunk_seconds_total(Chunk(0, 0, most + 1)) > TIMEOUT_SHARE * HOUR
+
+
+def test_slow_options_lower_both_limits_and_a_frame_must_fit():
+    fewest, most = RenderCost(frame_seconds=100.0, chunk_seconds=30.0).chunk_frame_limits(HOUR)
+    assert (fewest, most) == (2, 17)
+    with pytest.raises(ValueError, match="does not fit"):
+        RenderCost(frame_seconds=2000.0, chunk_seconds=30.0).chunk_frame_limits(HOUR)
+
+
+def test_wall_time_schedules_chunks_on_the_first_free_pod():
+    cost = RenderCost(frame_seconds=1.0, chunk_seconds=10.0)
+    chunks = [Chunk(i, 10 * i, 10 * i + 10) for i in range(3)]  # 20 s each
+    assert cost.wall_seconds(chunks, pods=1) == 60.0
+    assert cost.wall_seconds(chunks, pods=2) == 40.0
+    assert cost.wall_seconds(chunks, pods=32) == 20.0
+    assert cost.cpu_seconds(chunks) == 2 * 60.0  # billed per vCPU, whatever the pods
+
+
+def test_a_short_clip_is_not_spread_over_every_pod():
+    cost = RenderCost(frame_seconds=1.7, chunk_seconds=32.0)
+    fewest, most = cost.chunk_frame_limits(HOUR)
+    chunks = plan_chunks(250, 2, 32, fewest, most)  # 10 s: 32 pods would idle on start-up
+    assert 1 < len(chunks) < 32
+    assert min(c.num_frames for c in chunks) >= fewest - 2  # batch-aligned split
