@@ -1,10 +1,11 @@
 """Renderer seconds per frame: the public code's fp32 eager path vs ours in fp32 and bf16.
 
 Three paths, timed in the same run on the same inputs:
-  baseline  what SadTalker's make_animation computes per frame: fp32, the source image encoded
-            again with every frame, SPADE's 3x3 convolution run on the upsampled label map;
+  baseline  what SadTalker's make_animation computes per frame: fp32 in NCHW, the source image
+            encoded again with every frame, SPADE's 3x3 convolution run on the upsampled label
+            map after F.instance_norm;
   fp32      this package's exact path: source work once per chunk, the upsampled convolution
-            computed at low resolution (sadtalker.render.upsampled_conv);
+            computed at low resolution (sadtalker.render.upsampled_conv), channels-last;
   bf16      the same with the per-frame networks in bfloat16 (--precision bf16).
 Synthetic weights (BatchNorm calibrated on a real face) and the astronaut as source; driving
 coefficients are a seeded random walk. Prints the median of `--runs` timed batches after one
@@ -72,13 +73,14 @@ def conv_of_upsampled(x: torch.Tensor, conv: nn.Conv2d, factor: int) -> torch.Te
 
 @contextmanager
 def public_spade() -> Iterator[None]:
-    """Run SPADE as the public code does for the duration of the block."""
-    fast = spade_decoder.upsampled_conv3x3
-    spade_decoder.upsampled_conv3x3 = conv_of_upsampled
+    """Run SPADE as the public code does for the duration of the block: F.instance_norm,
+    and the 3x3 convolution applied to the upsampled label map."""
+    fast = spade_decoder.upsampled_conv3x3, spade_decoder.instance_norm
+    spade_decoder.upsampled_conv3x3, spade_decoder.instance_norm = conv_of_upsampled, F.instance_norm
     try:
         yield
     finally:
-        spade_decoder.upsampled_conv3x3 = fast
+        spade_decoder.upsampled_conv3x3, spade_decoder.instance_norm = fast
 
 
 def render_like_public(renderer: Renderer, state: SourceState, source: np.ndarray,
@@ -119,18 +121,21 @@ def main() -> None:
     tensors = synthetic_weights(SEED, args.size)
     coeffs = driving_coefficients(CLIP_FRAMES, SEED)
     source = face_image(args.size)
-    renderers = {precision: Renderer.from_state_dicts(
-        split(tensors, "kp_extractor"), split(tensors, "generator"),
-        synthetic_mapping(SEED, COEFF_CHANNELS), args.size, COEFF_CHANNELS, precision)
-        for precision in MEASURED}
+    def build(precision: Precision) -> Renderer:
+        return Renderer.from_state_dicts(
+            split(tensors, "kp_extractor"), split(tensors, "generator"),
+            synthetic_mapping(SEED, COEFF_CHANNELS), args.size, COEFF_CHANNELS, precision)
+
+    renderers = {precision: build(precision) for precision in MEASURED}
+    public = build(Precision.FP32)
+    public.generator.set_frame_dtype(torch.float32, channels_last=False)  # the public layout
     options = {precision: GenerateOptions(size=args.size, batch_size=args.batch,
                                           precision=precision) for precision in MEASURED}
     states = {precision: renderers[precision].prepare(source, coeffs[0])
               for precision in MEASURED}
     paths: dict[str, Callable[[int, int], torch.Tensor]] = {
         "baseline": lambda a, b: render_like_public(
-            renderers[Precision.FP32], states[Precision.FP32], source, coeffs, a, b,
-            options[Precision.FP32]),
+            public, states[Precision.FP32], source, coeffs, a, b, options[Precision.FP32]),
         **{precision.value: (lambda a, b, p=precision: renderers[p].render_float(
             states[p], coeffs, a, b, options[p])) for precision in MEASURED},
     }

@@ -50,10 +50,13 @@ class DownBlock3d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.norm(self.conv(x)))
-        # avg_pool3d with a (1, 2, 2) kernel, as a 2-D pool over depth-flattened channels:
-        # the same averages, and CPU avg_pool2d also runs in bfloat16.
+        if not x.is_contiguous(memory_format=torch.channels_last_3d):
+            return F.avg_pool3d(x, (1, 2, 2))
+        # Channels-last (the bf16 frame path): the same averages as a 2-D pool of each depth
+        # slice (a view), which CPU avg_pool2d also runs in bfloat16, keeping the layout.
         n, c, d, h, w = x.shape
-        return F.avg_pool2d(x.reshape(n, c * d, h, w), 2).view(n, c, d, h // 2, w // 2)
+        slices = x.transpose(1, 2).reshape(n * d, c, h, w)
+        return F.avg_pool2d(slices, 2).view(n, d, c, h // 2, w // 2).transpose(1, 2)
 
 
 class UpBlock3d(nn.Module):

@@ -80,12 +80,15 @@ class DenseMotionNetwork(nn.Module):
         self.compress = nn.Conv3d(feature_channels, COMPRESS, 1)
         self.norm = nn.BatchNorm3d(COMPRESS)
         self.occlusion = nn.Conv2d(self.hourglass.out_features * depth, 1, 7, padding=3)
+        self.frame_layout = torch.contiguous_format
 
-    def set_frame_dtype(self, dtype: torch.dtype) -> None:
+    def set_frame_dtype(self, dtype: torch.dtype, channels_last: bool = True) -> None:
         """Run the hourglass, mask and occlusion convolutions in `dtype`; softmax and the
         deformation stay float32."""
-        for module in (self.hourglass, self.mask, self.occlusion):
-            module.to(dtype)
+        self.frame_layout = torch.channels_last_3d if channels_last else torch.contiguous_format
+        for module in (self.hourglass, self.mask):
+            module.to(dtype, memory_format=self.frame_layout)
+        self.occlusion.to(dtype)
 
     def prepare(self, volume: torch.Tensor, kp_source: torch.Tensor) -> MotionSource:
         """The source-only inputs: volume (1, 32, D, H, W), kp_source (1, K, 3)."""
@@ -110,9 +113,16 @@ class DenseMotionNetwork(nn.Module):
         heatmaps = torch.cat([heatmaps.new_zeros(n, 1, d, h, w), heatmaps], dim=1)
         features = torch.cat([heatmaps[:, :, None], warped], dim=2).view(n, -1, d, h, w)
 
-        prediction = self.hourglass(features.to(self.mask.weight.dtype))
+        prediction = self.hourglass(features.to(self.mask.weight.dtype,
+                                                memory_format=self.frame_layout))
         mask = F.softmax(self.mask(prediction).float(), dim=1)
         mask = torch.where(mask < MASK_FLOOR, torch.zeros_like(mask), mask)
         deformation = (motions * mask[..., None]).sum(dim=1)
-        occlusion = torch.sigmoid(self.occlusion(prediction.view(n, -1, h, w)).float())
+        # The 2-D occlusion conv over (channels x depth) planes, as a 3-D conv spanning the
+        # whole depth: the same sums, without copying the channels-last prediction to NCHW.
+        weight = self.occlusion.weight
+        spanning = weight.view(1, self.hourglass.out_features, d, *weight.shape[2:])
+        occlusion = F.conv3d(prediction, spanning, self.occlusion.bias,
+                             padding=(0, *self.occlusion.padding))
+        occlusion = torch.sigmoid(occlusion.flatten(1, 2).float())
         return deformation, occlusion

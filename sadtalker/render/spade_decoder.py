@@ -19,6 +19,15 @@ SPADE_HIDDEN = 128
 OUT_FEATURES = 64
 NUM_MIDDLE_BLOCKS = 6
 LEAKY_SLOPE = 0.2
+INSTANCE_NORM_EPS = 1e-5  # torch's InstanceNorm2d default, as the public SPADE uses
+
+
+def instance_norm(x: torch.Tensor, eps: float = INSTANCE_NORM_EPS) -> torch.Tensor:
+    """Parameter-free instance norm that keeps a channels-last layout: batch norm of one
+    sample at a time has the same statistics, where F.instance_norm reshapes to NCHW (a copy,
+    and the next convolution would reorder back)."""
+    return torch.cat([F.batch_norm(sample, None, None, training=True, eps=eps)
+                      for sample in x.split(1)])
 
 
 class SPADE(nn.Module):
@@ -33,10 +42,11 @@ class SPADE(nn.Module):
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         """x (N, C, H, W) modulated by `label` (N, 256, H/f, W/f), nearest-upsampled x f."""
-        normalized = F.instance_norm(x)
+        normalized = instance_norm(x)
         factor = x.shape[2] // label.shape[2]
         hidden = F.relu(upsampled_conv3x3(label, self.mlp_shared[0], factor))
-        return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)
+        # beta + normalized * (1 + gamma), in two passes over the fresh gamma
+        return torch.addcmul(self.mlp_beta(hidden), normalized, self.mlp_gamma(hidden).add_(1))
 
 
 class SPADEResBlock(nn.Module):
@@ -56,8 +66,8 @@ class SPADEResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         shortcut = self.conv_s(self.norm_s(x, label)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, label), LEAKY_SLOPE))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, label), LEAKY_SLOPE))
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, label), LEAKY_SLOPE, inplace=True))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, label), LEAKY_SLOPE, inplace=True))
         return shortcut + dx
 
 

@@ -55,14 +55,15 @@ def upsampled_conv3x3(x: torch.Tensor, conv: nn.Conv2d, factor: int) -> torch.Te
     n, _, h, w = x.shape
     padded = F.pad(x, (1, 1, 1, 1))
     weight = conv.weight.float()
-    out = x.new_empty(n, conv.out_channels, h, factor, w, factor)
+    # channels-last output (N, H, f, W, f, C): the layout the next convolutions prefer
+    out = x.new_empty(n, h, factor, w, factor, conv.out_channels)
     for rows in axis_phases(factor):
         for cols in axis_phases(factor):
             kernel = torch.einsum("oiyx,ya,xb->oiab", weight, rows.merge, cols.merge)
             window = padded[:, :, 1 + rows.first: 1 + rows.first + h + kernel.shape[2] - 1,
                             1 + cols.first: 1 + cols.first + w + kernel.shape[3] - 1]
-            y = F.conv2d(window, kernel.to(x.dtype), conv.bias)
+            y = F.conv2d(window, kernel.to(x.dtype), conv.bias).permute(0, 2, 3, 1)
             for row in rows.phases:
                 for col in cols.phases:
-                    out[:, :, :, row, :, col] = y
-    return out.view(n, conv.out_channels, h * factor, w * factor)
+                    out[:, :, row, :, col] = y
+    return out.view(n, h * factor, w * factor, conv.out_channels).permute(0, 3, 1, 2)
