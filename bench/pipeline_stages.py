@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import subprocess
 import sys
@@ -71,17 +70,22 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
                               work / "out.mp4")
 
 
+def peak_rss_gib() -> float:
+    """This process's peak resident memory since exec (VmHWM; ru_maxrss would include the
+    parent's memory at fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20  # kB -> GiB
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def measure(stage: str, work: Path, options: dict, checkpoints: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS GiB) of a fresh process running one stage."""
     command = [sys.executable, __file__, "--stage", stage, "--work", str(work),
                "--options", json.dumps(options), "--checkpoints", str(checkpoints)]
     begin = time.perf_counter()
-    process = subprocess.Popen(command)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - begin
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"stage {stage} failed")
-    return seconds, usage.ru_maxrss / 2**20  # KiB -> GiB
+    subprocess.run(command, check=True)
+    return time.perf_counter() - begin, float((work / f"{stage}.rss").read_text())
 
 
 def main() -> None:
@@ -100,6 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.stage:
         run_stage(args.stage, args.work, json.loads(args.options), args.checkpoints)
+        (args.work / f"{args.stage}.rss").write_text(str(peak_rss_gib()))
         return
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

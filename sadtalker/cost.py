@@ -17,20 +17,26 @@ from dataclasses import dataclass
 from sadtalker.chunks import Chunk
 from sadtalker.options import Enhancer, GenerateOptions, Precision
 
-# Renderer seconds per frame on 2 cores, by (size, precision).
+# Seconds per frame of a render chunk on 2 cores, by (size, precision): the renderer
+# (bench/render_speed.py: 256 fp32 2.68, bf16 1.31; 512 fp32 11.88, bf16 6.12) plus the rest of
+# the per-frame work (keypoints, lossless encoding), 0.14 s at 256 (bench/pipeline_stages.py:
+# 1.45 s/frame for 256 bf16 in crop and 1.44 in full mode, whose paste-back costs next to
+# nothing) and taken as 4x that at 512.
 RENDER_SECONDS = {
-    (256, Precision.FP32): 3.35, (256, Precision.BF16): 1.69,
-    (512, Precision.FP32): 13.4, (512, Precision.BF16): 6.8,
+    (256, Precision.FP32): 2.82, (256, Precision.BF16): 1.45,
+    (512, Precision.FP32): 12.44, (512, Precision.BF16): 6.68,
 }
-ENHANCE_SECONDS = 9.0  # GFPGAN v1.4 on one 512 px face, with its face detector and parser
-PASTE_SECONDS = 0.1  # Poisson paste-back of one crop into a 512 px photo
-# A render pod's fixed cost: imports, model load and the source's encoding (measured), plus
+# GFPGAN v1.4 with its face detector and parser, per frame: 6.20 - 1.45 s in crop and
+# 6.39 - 1.44 s in full mode (bench/pipeline_stages.py; it grows with the faces found).
+ENHANCE_SECONDS = 4.85
+# A render pod's fixed cost: imports, model load and the source's encoding (5 s measured), plus
 # pod scheduling and start with the image already on the node (assumed; not measurable here).
-LOAD_SECONDS = 12.0
+LOAD_SECONDS = 5.0
 POD_START_SECONDS = 20.0
-# The stages around the render fan-out, one after another on their own pods (ingest, the face
-# stage, coefficients, chunk planning, stitch for a 10 s clip), each with a pod start.
-SERIAL_SECONDS = 30.0 + 5 * POD_START_SECONDS
+# The stages around the render fan-out, one after another on their own pods: ingest with the
+# weights' fingerprint, the face stage (the mel runs beside it), coefficients, chunk planning
+# and stitch, ~20 s measured for a 10 s clip, each with a pod start.
+SERIAL_SECONDS = 20.0 + 5 * POD_START_SECONDS
 MAX_OVERHEAD = 0.2  # a chunk's fixed cost may be at most this share of its rendering
 TIMEOUT_SHARE = 0.5  # a chunk's planned time may be at most this share of the task timeout
 
@@ -46,8 +52,6 @@ class RenderCost:
     def estimate(cls, options: GenerateOptions) -> RenderCost:
         """The measured figures for these options (AUTO precision as this machine resolves it)."""
         frame = RENDER_SECONDS[options.size, options.precision.resolve()]
-        if options.preprocess.pastes_back:
-            frame += PASTE_SECONDS
         if options.enhancer is Enhancer.GFPGAN:
             frame += ENHANCE_SECONDS
         return cls(frame, LOAD_SECONDS + POD_START_SECONDS)

@@ -50,7 +50,7 @@ class Precision(str, Enum):
 
     AUTO = "auto"  # bf16 where the CPU computes bf16 natively, else fp32
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-6)
-    BF16 = "bf16"  # ~2.3x fewer seconds per frame on AVX-512 BF16 CPUs, ~42 dB PSNR vs fp32
+    BF16 = "bf16"  # ~2x fewer seconds per frame on AVX-512 BF16 CPUs, ~42 dB PSNR vs fp32
 
     def resolve(self) -> Precision:
         """AUTO as bf16 or fp32 for this machine's CPU; other values unchanged.
