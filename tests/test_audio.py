@@ -132,3 +132,18 @@ def test_bad_audio_raises_audio_error(tmp_path: Path, make, message: str) -> Non
 def test_too_long_audio_names_the_limit(speech_wav: Path) -> None:
     with pytest.raises(AudioError, match="longer than the 1.5 s limit.*raise"):
         audio.load_audio(speech_wav, max_seconds=1.5)
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (48000, 2)])
+def test_other_rates_and_stereo_become_the_same_16k_mono_speech(
+        speech_wav: Path, tmp_path: Path, rate: int, channels: int) -> None:
+    converted = tmp_path / f"speech-{rate}-{channels}.wav"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(speech_wav),
+                    "-ar", str(rate), "-ac", str(channels), str(converted)], check=True)
+    wav = audio.load_audio(converted)
+    reference = audio.load_audio(speech_wav)
+    assert wav.ndim == 1 and abs(len(wav) - len(reference)) <= audio.SAMPLE_RATE // 100
+    mel, expected = (audio.melspectrogram(w[: len(reference)]) for w in (wav, reference))
+    # 8 kHz loses everything above 4 kHz: compare the mel bands below it
+    low = slice(0, 60)
+    assert np.abs(mel[low] - expected[low]).mean() < 0.3
