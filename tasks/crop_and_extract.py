@@ -27,11 +27,12 @@ class Face(NamedTuple):
 
 
 @task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT,
-      cache=Cache(version=FACE_CACHE_VERSION, ignored_inputs=("checkpoints",)))
+      cache=Cache(version=FACE_CACHE_VERSION, ignored_inputs=("checkpoints", "landmarks")))
 def crop_and_extract(image: ImageFile, landmarks: FlyteFile | None, options: str,
-                     checkpoints: str, weights_fingerprint: str) -> Face:
+                     checkpoints: str, weights_fingerprint: str, landmarks_sha256: str) -> Face:
     """Find (or take) the 68 landmarks, crop per the preprocess mode, regress the 3DMM.
-    `weights_fingerprint` (from ingest) is unused here: it keys the cache on the weights."""
+    `weights_fingerprint` and `landmarks_sha256` (from ingest) are unused here: they key the
+    cache on the weights' and the landmarks' content instead of the paths."""
     start = time.perf_counter()
     with flyte_errors():
         marks = landmarks.download() if landmarks is not None else None

@@ -20,7 +20,7 @@ from flytekit.types.file import FlyteFile
 
 from sadtalker import pipeline, weights
 from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess
-from tasks.cache import HashedAudio, HashedImage
+from tasks.cache import HashedAudio, HashedImage, file_sha256
 from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RETRIES
 from tasks.errors import flyte_errors
 from tasks.types import AudioFile, ImageFile, StageTime
@@ -36,6 +36,7 @@ class Ingested(NamedTuple):
     audio: HashedAudio
     options: str
     weights_fingerprint: str  # sha256 of the checkpoint files the run reads, by content
+    landmarks_sha256: str  # of the given landmarks file's bytes; "" when none is given
     time: StageTime
 
 
@@ -48,7 +49,8 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
            input_roll: list[float] | None, seed: int, batch_size: int, precision: Precision,
            max_audio_seconds: float) -> Ingested:
     """Check the options (an OptionError is final) and that the checkpoint files the run will
-    read are there, then pass the files on, keyed by content, with the weights' fingerprint."""
+    read are there, then pass the files on, keyed by content, with the weights' fingerprint
+    and the landmarks' hash (the face stage's cache keys on those, not on paths)."""
     start = time.perf_counter()
     with flyte_errors():
         options = GenerateOptions(preprocess, size, still, enhancer, pose_style,
@@ -58,5 +60,7 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
         names = pipeline.required_files(options, detect=landmarks is None)
         pipeline.check_checkpoints(options, checkpoints or None, detect=landmarks is None)
         fingerprint = weights.fingerprint(names, checkpoints or None)
+        marks = file_sha256(landmarks.download()) if landmarks is not None else ""
     text = json.dumps(options.to_dict(), sort_keys=True)
-    return Ingested(image, audio, text, fingerprint, StageTime.since("ingest", start, LIGHT_CPUS))
+    return Ingested(image, audio, text, fingerprint, marks,
+                    StageTime.since("ingest", start, LIGHT_CPUS))

@@ -11,6 +11,7 @@ import pytest
 from flytekit import FlyteContextManager
 from flytekit.core.local_cache import _calculate_cache_key
 from flytekit.core.type_engine import TypeEngine
+from flytekit.types.file import FlyteFile
 from PIL import Image
 from skimage import data
 
@@ -57,14 +58,16 @@ def test_source_version_is_stable_and_module_specific() -> None:
 
 
 def face_cache_key(image: Path, options: GenerateOptions, checkpoints: str,
-                   weights_fingerprint: str) -> str:
+                   weights_fingerprint: str, landmarks: Path | None = None) -> str:
     """The key flytekit's local cache gives a `crop_and_extract` call fed by `ingest` (whose
     image output carries the hash of its bytes), computed as `Task.local_execute` does."""
     ctx = FlyteContextManager.current_context()
     types = {**crop_and_extract.python_interface.inputs, "image": HashedImage}
-    values = {"image": ImageFile(str(image)), "landmarks": None,
+    values = {"image": ImageFile(str(image)),
+              "landmarks": None if landmarks is None else FlyteFile(str(landmarks)),
               "options": json.dumps(options.to_dict(), sort_keys=True),
-              "checkpoints": checkpoints, "weights_fingerprint": weights_fingerprint}
+              "checkpoints": checkpoints, "weights_fingerprint": weights_fingerprint,
+              "landmarks_sha256": "" if landmarks is None else file_sha256(landmarks)}
     literals = TypeEngine.dict_to_literal_map(ctx, values, types)
     return _calculate_cache_key(crop_and_extract.name, crop_and_extract.metadata.cache_version,
                                 literals, crop_and_extract.metadata.cache_ignore_input_vars)
@@ -81,3 +84,18 @@ def test_face_cache_key_follows_options_and_weights_not_paths(tmp_path: Path) ->
     assert key != face_cache_key(image, DEFAULTS, "/ckpt", weights_b)  # new weights
     assert key != face_cache_key(image, GenerateOptions(preprocess="full"), "/ckpt", weights_a)
     assert key != face_cache_key(image, GenerateOptions(size=512), "/ckpt", weights_a)
+
+
+def test_face_cache_key_follows_the_landmarks_bytes_not_their_path(
+        tmp_path: Path, astronaut_landmarks_file: Path) -> None:
+    image = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(image)
+    moved = tmp_path / "moved.json"
+    shutil.copy(astronaut_landmarks_file, moved)
+    shifted = tmp_path / "shifted.json"
+    points = json.loads(astronaut_landmarks_file.read_text())
+    shifted.write_text(json.dumps([[x + 1, y] for x, y in points]))
+    key = face_cache_key(image, DEFAULTS, "/ckpt", "a" * 64, astronaut_landmarks_file)
+    assert key == face_cache_key(image, DEFAULTS, "/ckpt", "a" * 64, moved)
+    assert key != face_cache_key(image, DEFAULTS, "/ckpt", "a" * 64, shifted)
+    assert key != face_cache_key(image, DEFAULTS, "/ckpt", "a" * 64)  # detected instead

@@ -53,7 +53,7 @@ def talking_head(
 
     :param image: The portrait (png/jpg URI): one clearly visible face.
     :param audio: The speech (wav/mp3/... URI); its length sets the video's.
-    :param landmarks: Optional 68x2 landmarks (.npy/.txt) to skip face detection.
+    :param landmarks: Optional 68 (x, y) landmarks in pixels (.npy or .json) to skip face detection.
     :param preprocess: crop | resize | full | extcrop | extfull (full modes paste back).
     :param size: Renderer resolution, 256 or 512.
     :param still: Keep the head still (less head motion).
@@ -83,7 +83,8 @@ def talking_head(
     mel = audio_to_mel(audio=given.audio, max_seconds=max_audio_seconds)
     face = crop_and_extract(image=given.image, landmarks=landmarks, options=given.options,
                             checkpoints=checkpoints,
-                            weights_fingerprint=given.weights_fingerprint)
+                            weights_fingerprint=given.weights_fingerprint,
+                            landmarks_sha256=given.landmarks_sha256)
     coeffs = audio_to_coeffs(mel=mel.mel, face=face.face, options=given.options,
                              checkpoints=checkpoints)
     planned = plan_chunks(info=mel.info, options=given.options, chunks=chunks,
