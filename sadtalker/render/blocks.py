@@ -2,6 +2,7 @@
 
 Attribute names (``conv``, ``norm``, ``conv1``...) are those of the official checkpoints, so
 state dicts load without renaming. Every BatchNorm runs in eval mode with its stored statistics.
+Activations apply in place to the fresh outputs of the norms: no extra full-size buffer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class SameBlock2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.norm(self.conv(x))
-        return F.leaky_relu(x, self.slope) if self.slope else F.relu(x)
+        return F.leaky_relu(x, self.slope, inplace=True) if self.slope else F.relu(x, inplace=True)
 
 
 class DownBlock2d(nn.Module):
@@ -37,7 +38,7 @@ class DownBlock2d(nn.Module):
         self.norm = nn.BatchNorm2d(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool2d(F.relu(self.norm(self.conv(x))), 2)
+        return F.avg_pool2d(F.relu(self.norm(self.conv(x)), inplace=True), 2)
 
 
 class DownBlock3d(nn.Module):
@@ -49,7 +50,7 @@ class DownBlock3d(nn.Module):
         self.norm = nn.BatchNorm3d(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.norm(self.conv(x)))
+        x = F.relu(self.norm(self.conv(x)), inplace=True)
         if not x.is_contiguous(memory_format=torch.channels_last_3d):
             return F.avg_pool3d(x, (1, 2, 2))
         # Channels-last (the bf16 frame path): the same averages as a 2-D pool of each depth
@@ -69,7 +70,7 @@ class UpBlock3d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest")
-        return F.relu(self.norm(self.conv(x)))
+        return F.relu(self.norm(self.conv(x)), inplace=True)
 
 
 class ResBlock3d(nn.Module):
@@ -83,8 +84,8 @@ class ResBlock3d(nn.Module):
         self.norm2 = nn.BatchNorm3d(features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv1(F.relu(self.norm1(x)))
-        return self.conv2(F.relu(self.norm2(out))) + x
+        out = self.conv1(F.relu(self.norm1(x), inplace=True))
+        return self.conv2(F.relu(self.norm2(out), inplace=True)).add_(x)
 
 
 def coordinate_grid(depth: int, height: int, width: int,

@@ -51,7 +51,7 @@ class Hourglass3d(nn.Module):
         out = skips.pop()
         for block in self.decoder.up_blocks:
             out = torch.cat([block(out), skips.pop()], dim=1)
-        return F.relu(self.decoder.norm(self.decoder.conv(out)))
+        return F.relu(self.decoder.norm(self.decoder.conv(out)), inplace=True)
 
 
 @dataclass

@@ -23,9 +23,15 @@ INSTANCE_NORM_EPS = 1e-5  # torch's InstanceNorm2d default, as the public SPADE 
 
 
 def instance_norm(x: torch.Tensor, eps: float = INSTANCE_NORM_EPS) -> torch.Tensor:
-    """Parameter-free instance norm that keeps a channels-last layout: batch norm of one
-    sample at a time has the same statistics, where F.instance_norm reshapes to NCHW (a copy,
-    and the next convolution would reorder back)."""
+    """Parameter-free instance norm that keeps a channels-last layout (F.instance_norm
+    reshapes to NCHW: a copy, and the next convolution would reorder back).
+
+    bf16: group norm with one group per channel, the same statistics accumulated in fp32.
+    fp32: batch norm of one sample at a time, which matches F.instance_norm to rounding (group
+    norm's one-pass variance would be ~1e-4 off).
+    """
+    if x.dtype == torch.bfloat16:
+        return F.group_norm(x, x.shape[1], eps=eps)
     return torch.cat([F.batch_norm(sample, None, None, training=True, eps=eps)
                       for sample in x.split(1)])
 
@@ -44,7 +50,7 @@ class SPADE(nn.Module):
         """x (N, C, H, W) modulated by `label` (N, 256, H/f, W/f), nearest-upsampled x f."""
         normalized = instance_norm(x)
         factor = x.shape[2] // label.shape[2]
-        hidden = F.relu(upsampled_conv3x3(label, self.mlp_shared[0], factor))
+        hidden = F.relu(upsampled_conv3x3(label, self.mlp_shared[0], factor), inplace=True)
         # beta + normalized * (1 + gamma), in two passes over the fresh gamma
         return torch.addcmul(self.mlp_beta(hidden), normalized, self.mlp_gamma(hidden).add_(1))
 
@@ -68,7 +74,7 @@ class SPADEResBlock(nn.Module):
         shortcut = self.conv_s(self.norm_s(x, label)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, label), LEAKY_SLOPE, inplace=True))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, label), LEAKY_SLOPE, inplace=True))
-        return shortcut + dx
+        return dx.add_(shortcut)
 
 
 class SPADEDecoder(nn.Module):
@@ -90,4 +96,4 @@ class SPADEDecoder(nn.Module):
             x = getattr(self, f"G_middle_{i}")(x, feature)
         x = self.up_0(F.interpolate(x, scale_factor=2, mode="nearest"), feature)
         x = self.up_1(F.interpolate(x, scale_factor=2, mode="nearest"), feature)
-        return torch.sigmoid(self.conv_img(F.leaky_relu(x, LEAKY_SLOPE)))
+        return torch.sigmoid(self.conv_img(F.leaky_relu(x, LEAKY_SLOPE, inplace=True)))
