@@ -19,7 +19,7 @@ M_TRIM_THRESHOLD = -1  # glibc mallopt parameters (malloc.h)
 M_MMAP_MAX = -4
 GLIBC_MMAP_MAX_DEFAULT = 65536
 GLIBC_TRIM_THRESHOLD_DEFAULT = 128 * 1024
-TRIM_THRESHOLD = 1 << 34  # never hand the top of the heap back during a run
+TRIM_THRESHOLD = 2**31 - 1  # (mallopt takes a C int) keep up to 2 GiB of freed heap top
 
 
 def _mallopt(parameter: int, value: int) -> bool:
