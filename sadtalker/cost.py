@@ -17,18 +17,18 @@ from dataclasses import dataclass
 from sadtalker.chunks import Chunk
 from sadtalker.options import Enhancer, GenerateOptions, Precision
 
-# Seconds per frame of a render chunk on 2 cores, by (size, precision): the renderer
-# (bench/render_speed.py: 256 fp32 2.68, bf16 1.31; 512 fp32 11.88, bf16 6.12) plus the rest of
-# the per-frame work (keypoints, lossless encoding), 0.14 s at 256 (bench/pipeline_stages.py:
-# 1.45 s/frame for 256 bf16 in crop and 1.44 in full mode, whose paste-back costs next to
-# nothing) and taken as 4x that at 512.
+# Seconds per frame of a render chunk on 2 cores, by (size, precision). bf16 at 256 is measured
+# in the render stage of bench/pipeline_stages.py (10 s clip: 1.20 in crop, 1.22 in full mode,
+# whose paste-back costs next to nothing); fp32 adds the renderer's own difference
+# (bench/render_speed.py: fp32 2.25 vs bf16 1.18); 512 is taken as 4x, as the renderer measures
+# (11.88 / 6.12 vs 2.82 / 1.27 s per frame, before the heap setting).
 RENDER_SECONDS = {
-    (256, Precision.FP32): 2.82, (256, Precision.BF16): 1.45,
-    (512, Precision.FP32): 12.44, (512, Precision.BF16): 6.68,
+    (256, Precision.FP32): 2.29, (256, Precision.BF16): 1.22,
+    (512, Precision.FP32): 9.2, (512, Precision.BF16): 4.9,
 }
-# GFPGAN v1.4 with its face detector and parser, per frame: 6.20 - 1.45 s in crop and
-# 6.39 - 1.44 s in full mode (bench/pipeline_stages.py; it grows with the faces found).
-ENHANCE_SECONDS = 4.85
+# GFPGAN v1.4 with its face detector and parser, per frame: 3.80 - 1.20 s in crop and
+# 4.03 - 1.22 s in full mode (1 s clips; it grows with the faces found).
+ENHANCE_SECONDS = 2.8
 # A render pod's fixed cost: imports, model load and the source's encoding (5 s measured), plus
 # pod scheduling and start with the image already on the node (assumed; not measurable here).
 LOAD_SECONDS = 5.0

@@ -50,12 +50,14 @@ FACE_CPUS = 2
 RENDER_CPUS = 2
 LIGHT = Resources(cpu=str(LIGHT_CPUS), mem="1Gi")
 FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
-# Render pod memory, measured as peak RSS of one chunk at 256, fp32, batch 2 (synthetic weights
-# of the official sizes): 2.5 GiB in crop mode (2.0 of it networks), 3.15 GiB in extfull with
-# GFPGAN (2.3 networks), so 3Gi was too little for the enhancer. Frames stream to the encoder
-# one batch at a time, so memory does not depend on the chunk's length; it grows with the
-# batch size (rendering a batch of 2 added 0.6 GiB at 256) and at 512 (not measured here).
-RENDER = Resources(cpu=str(RENDER_CPUS), mem="4Gi")
+# Render pod memory, measured as the peak RSS of the render stage in its own process at 256,
+# batch 2, with freed memory kept in the heap as the task does (bench/pipeline_stages.py,
+# synthetic weights of the official sizes): 2.0 GiB in crop or full mode (bf16), 2.9 GiB with
+# GFPGAN in crop and 3.66 GiB in full mode (GFPGAN's buffers fragment the heap); 3.15 GiB
+# without the heap setting in extfull + GFPGAN, fp32. Frames stream to the encoder one batch at
+# a time, so memory does not depend on the chunk's length; it grows with the batch size and at
+# 512 (not measured per pod). 5Gi leaves headroom over the largest measured case.
+RENDER = Resources(cpu=str(RENDER_CPUS), mem="5Gi")
 STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
 
 # Retries spend only on recoverable errors (see tasks.errors): bad input fails at once.
