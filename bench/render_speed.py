@@ -2,10 +2,12 @@
 
 Three paths, timed in the same run on the same inputs:
   baseline  what SadTalker's make_animation computes per frame: fp32 in NCHW, the source image
-            encoded again with every frame, SPADE's 3x3 convolution run on the upsampled label
-            map after F.instance_norm;
+            encoded again with every frame, each SPADE normalising its input with
+            F.instance_norm and convolving the label map upsampled to full size, the shortcut
+            conv applied to the shortcut's modulated map;
   fp32      this package's exact path: source work once per chunk, the upsampled convolution
-            computed at low resolution (sadtalker.render.upsampled_conv), channels-last;
+            computed at low resolution (sadtalker.render.upsampled_conv), the SPADE blocks'
+            exact rearrangements (sadtalker.render.spade_decoder), channels-last;
   bf16      the same with the per-frame networks in bfloat16 (--precision bf16).
 The baseline runs with glibc's default allocator, as the public code does, and again with
 freed memory kept in the heap (sadtalker.allocator, which the CLI and the render pods use and
@@ -35,8 +37,9 @@ from torch import nn
 
 from sadtalker.allocator import retain_freed_memory
 from sadtalker.options import GenerateOptions, Precision
-from sadtalker.render import Renderer, spade_decoder
+from sadtalker.render import Renderer
 from sadtalker.render.renderer import SourceState
+from sadtalker.render.spade_decoder import LEAKY_SLOPE, SPADEResBlock
 from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
 
 log = logging.getLogger("bench.render_speed")
@@ -70,21 +73,34 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is in KiB
 
 
-def conv_of_upsampled(x: torch.Tensor, conv: nn.Conv2d, factor: int) -> torch.Tensor:
-    """The public code's SPADE: interpolate the label map, then convolve at full size."""
-    return conv(F.interpolate(x, scale_factor=factor, mode="nearest"))
+def public_block_forward(block: SPADEResBlock, x: torch.Tensor,
+                         label: torch.Tensor) -> torch.Tensor:
+    """SPADEResnetBlock as the public code computes it: every SPADE normalises its input with
+    F.instance_norm and convolves the label map upsampled to full size; conv_s applies to
+    the shortcut's modulated map."""
+    if block.upsample > 1:
+        x = F.interpolate(x, scale_factor=block.upsample, mode="nearest")
+
+    def spade(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        segmap = F.interpolate(label, size=x.shape[2:], mode="nearest")
+        hidden = norm.mlp_shared(segmap)
+        return F.instance_norm(x) * (1 + norm.mlp_gamma(hidden)) + norm.mlp_beta(hidden)
+
+    shortcut = block.conv_s(spade(block.norm_s, x)) if block.learned_shortcut else x
+    dx = block.conv_0(F.leaky_relu(spade(block.norm_0, x), LEAKY_SLOPE))
+    dx = block.conv_1(F.leaky_relu(spade(block.norm_1, dx), LEAKY_SLOPE))
+    return shortcut + dx
 
 
 @contextmanager
 def public_spade() -> Iterator[None]:
-    """Run SPADE as the public code does for the duration of the block: F.instance_norm,
-    and the 3x3 convolution applied to the upsampled label map."""
-    fast = spade_decoder.upsampled_conv3x3, spade_decoder.instance_norm
-    spade_decoder.upsampled_conv3x3, spade_decoder.instance_norm = conv_of_upsampled, F.instance_norm
+    """Run the SPADE blocks as the public code does for the duration of the block."""
+    fast = SPADEResBlock.forward
+    SPADEResBlock.forward = public_block_forward
     try:
         yield
     finally:
-        spade_decoder.upsampled_conv3x3, spade_decoder.instance_norm = fast
+        SPADEResBlock.forward = fast
 
 
 def render_like_public(renderer: Renderer, state: SourceState, source: np.ndarray,

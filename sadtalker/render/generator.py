@@ -62,8 +62,9 @@ class Generator(nn.Module):
         channels-last activations (oneDNN's fastest layout here) unless told otherwise."""
         self.dense_motion_network.set_frame_dtype(dtype, channels_last)
         self.frame_layout = torch.channels_last if channels_last else torch.contiguous_format
-        for module in (self.third, self.fourth, self.decoder):
+        for module in (self.third, self.fourth):
             module.to(dtype, memory_format=self.frame_layout)
+        self.decoder.set_frame_dtype(dtype, self.frame_layout)
 
     def encode(self, image: torch.Tensor, kp_source: torch.Tensor) -> SourceFeatures:
         """image (1, 3, S, S) in [0, 1], kp_source (1, K, 3) -> the source-only features."""

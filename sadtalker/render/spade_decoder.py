@@ -4,6 +4,12 @@ Every residual block is modulated by SPADE (instance norm, then a per-pixel scal
 predicted from the same feature map used as the "segmentation" input). The official weights of
 the residual blocks' convs are spectral-normalised; they are folded into plain weights when a
 checkpoint is loaded (see `state_dicts.fold_spectral_norm`).
+
+Computed as the public code's blocks, with exact rearrangements (bench/render_speed.py times
+them against the public form): the label's 3x3 convolution at the label's own resolution
+(`upsampled_conv`), one instance norm per block input, taken before the up blocks' nearest
+upsampling, 1 + gamma as gamma's bias + 1, and the 1x1 shortcut conv folded into the
+shortcut's beta conv. `SPADEDecoder.set_frame_dtype` derives these constants after loading.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sadtalker.render.upsampled_conv import upsampled_conv3x3
+from sadtalker.render.upsampled_conv import UpsampledConv3x3
 
 FEATURES = 256  # channels of the fused feature map (input and SPADE label map)
 SPADE_HIDDEN = 128
@@ -37,43 +43,103 @@ def instance_norm(x: torch.Tensor, eps: float = INSTANCE_NORM_EPS) -> torch.Tens
 
 
 class SPADE(nn.Module):
-    """Parameter-free instance norm, then scale (1 + gamma) and shift beta from the label map."""
+    """Scale (1 + gamma) and shift beta of an instance-normalised map, predicted per pixel
+    from the label map.
 
-    def __init__(self, features: int, label_features: int = FEATURES) -> None:
+    The label map is nearest-upsampled x `label_factor` to the modulated map's size; `fold`
+    must run once the weights are loaded (`SPADEDecoder.set_frame_dtype` does).
+    """
+
+    def __init__(self, features: int, label_factor: int = 1,
+                 label_features: int = FEATURES) -> None:
         super().__init__()
         self.mlp_shared = nn.Sequential(
             nn.Conv2d(label_features, SPADE_HIDDEN, 3, padding=1), nn.ReLU())
         self.mlp_gamma = nn.Conv2d(SPADE_HIDDEN, features, 3, padding=1)
         self.mlp_beta = nn.Conv2d(SPADE_HIDDEN, features, 3, padding=1)
+        self.label_factor = label_factor
+        self.upsampled_shared: UpsampledConv3x3 | None = None
 
-    def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        """x (N, C, H, W) modulated by `label` (N, 256, H/f, W/f), nearest-upsampled x f."""
-        normalized = instance_norm(x)
-        factor = x.shape[2] // label.shape[2]
-        hidden = F.relu(upsampled_conv3x3(label, self.mlp_shared[0], factor), inplace=True)
-        # beta + normalized * (1 + gamma), in two passes over the fresh gamma
-        return torch.addcmul(self.mlp_beta(hidden), normalized, self.mlp_gamma(hidden).add_(1))
+    def fold(self) -> None:
+        """Derive the inference constants from the loaded weights: `mlp_shared`'s per-phase
+        kernels at the label's factor, and gamma's bias + 1 (the conv then yields 1 + gamma)."""
+        self.register_buffer("scale_bias", self.mlp_gamma.bias.detach() + 1, persistent=False)
+        if self.label_factor > 1:
+            self.upsampled_shared = UpsampledConv3x3(self.mlp_shared[0], self.label_factor)
+
+    def hidden(self, label: torch.Tensor) -> torch.Tensor:
+        """ReLU(mlp_shared(label upsampled x label_factor))."""
+        if not hasattr(self, "scale_bias"):
+            raise RuntimeError("SPADE constants are not folded: call SPADEDecoder."
+                               "set_frame_dtype after loading the weights")
+        shared = self.upsampled_shared if self.label_factor > 1 else self.mlp_shared[0]
+        return F.relu(shared(label), inplace=True)
+
+    def scale(self, hidden: torch.Tensor) -> torch.Tensor:
+        """1 + gamma."""
+        return F.conv2d(hidden, self.mlp_gamma.weight, self.scale_bias, padding=1)
+
+    def forward(self, normalized: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """beta + normalized * (1 + gamma), for `normalized` = instance_norm(x)."""
+        hidden = self.hidden(label)
+        return torch.addcmul(self.mlp_beta(hidden), normalized, self.scale(hidden))
 
 
 class SPADEResBlock(nn.Module):
-    """Two SPADE-modulated 3x3 convs; a 1x1 learned shortcut when the width changes."""
+    """Two SPADE-modulated 3x3 convs; a 1x1 learned shortcut when the width changes.
 
-    def __init__(self, in_features: int, out_features: int) -> None:
+    The input is first nearest-upsampled x `upsample` (the decoder's up blocks); the label map
+    is at 1 / `label_factor` of the block's resolution.
+    """
+
+    def __init__(self, in_features: int, out_features: int, upsample: int = 1,
+                 label_factor: int = 1) -> None:
         super().__init__()
         middle = min(in_features, out_features)
         self.conv_0 = nn.Conv2d(in_features, middle, 3, padding=1)
         self.conv_1 = nn.Conv2d(middle, out_features, 3, padding=1)
-        self.norm_0 = SPADE(in_features)
-        self.norm_1 = SPADE(middle)
+        self.norm_0 = SPADE(in_features, label_factor)
+        self.norm_1 = SPADE(middle, label_factor)
         self.learned_shortcut = in_features != out_features
         if self.learned_shortcut:
             self.conv_s = nn.Conv2d(in_features, out_features, 1, bias=False)
-            self.norm_s = SPADE(in_features)
+            self.norm_s = SPADE(in_features, label_factor)
+        elif upsample > 1:
+            raise ValueError("an upsampling block needs the learned shortcut: the input "
+                             "only enters through its instance norm")
+        self.upsample = upsample
+
+    def fold(self) -> None:
+        """Fold every SPADE, and conv_s into the shortcut's beta: conv_s is linear and
+        bias-free, so conv_s(beta) is one 3x3 conv of the shortcut's hidden map, with
+        conv_s's output width (4x fewer multiply-adds than beta's conv in the up blocks)."""
+        for module in self.children():
+            if isinstance(module, SPADE):
+                module.fold()
+        if self.learned_shortcut:
+            mix = self.conv_s.weight.detach().float()[:, :, 0, 0]
+            beta = self.norm_s.mlp_beta
+            dtype = beta.weight.dtype
+            self.register_buffer("shortcut_beta_weight", torch.einsum(
+                "oc,ciyx->oiyx", mix, beta.weight.detach().float()).to(dtype), persistent=False)
+            self.register_buffer("shortcut_beta_bias", (mix @ beta.bias.detach().float()).to(dtype),
+                                 persistent=False)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        shortcut = self.conv_s(self.norm_s(x, label)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, label), LEAKY_SLOPE, inplace=True))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, label), LEAKY_SLOPE, inplace=True))
+        normalized = instance_norm(x)
+        if self.upsample > 1:
+            # a nearest-upsampled map has its source's instance statistics: normalise small
+            normalized = F.interpolate(normalized, scale_factor=self.upsample, mode="nearest")
+        dx = self.conv_0(F.leaky_relu(self.norm_0(normalized, label), LEAKY_SLOPE, inplace=True))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(instance_norm(dx), label), LEAKY_SLOPE,
+                                      inplace=True))
+        if not self.learned_shortcut:
+            return dx.add_(x)
+        # conv_s(beta + normalized * (1 + gamma)), the beta term folded (see `fold`)
+        hidden = self.norm_s.hidden(label)
+        shortcut = self.conv_s(normalized.mul_(self.norm_s.scale(hidden)))
+        shortcut.add_(F.conv2d(hidden, self.shortcut_beta_weight, self.shortcut_beta_bias,
+                               padding=1))
         return dx.add_(shortcut)
 
 
@@ -86,14 +152,22 @@ class SPADEDecoder(nn.Module):
         self.fc = nn.Conv2d(FEATURES, wide, 3, padding=1)
         for i in range(NUM_MIDDLE_BLOCKS):
             setattr(self, f"G_middle_{i}", SPADEResBlock(wide, wide))
-        self.up_0 = SPADEResBlock(wide, FEATURES)
-        self.up_1 = SPADEResBlock(FEATURES, OUT_FEATURES)
+        self.up_0 = SPADEResBlock(wide, FEATURES, upsample=2, label_factor=2)
+        self.up_1 = SPADEResBlock(FEATURES, OUT_FEATURES, upsample=2, label_factor=4)
         self.conv_img = nn.Conv2d(OUT_FEATURES, 3, 3, padding=1)
+
+    def set_frame_dtype(self, dtype: torch.dtype,
+                        layout: torch.memory_format = torch.channels_last) -> None:
+        """Fold the inference constants from the loaded weights (in float32), then cast
+        weights and constants to `dtype` and `layout`."""
+        for module in self.children():
+            if isinstance(module, SPADEResBlock):
+                module.fold()
+        self.to(dtype, memory_format=layout)
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
         x = self.fc(feature)
         for i in range(NUM_MIDDLE_BLOCKS):
             x = getattr(self, f"G_middle_{i}")(x, feature)
-        x = self.up_0(F.interpolate(x, scale_factor=2, mode="nearest"), feature)
-        x = self.up_1(F.interpolate(x, scale_factor=2, mode="nearest"), feature)
+        x = self.up_1(self.up_0(x, feature), feature)
         return torch.sigmoid(self.conv_img(F.leaky_relu(x, LEAKY_SLOPE, inplace=True)))

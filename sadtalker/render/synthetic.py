@@ -137,6 +137,7 @@ def _set_image_gain(generator: Generator, source: SourceFeatures, kp_source: tor
                     kp_driving: torch.Tensor) -> None:
     """Scale the last conv so the image's pre-sigmoid values spread by IMAGE_LOGIT_STD."""
     seen = {}
+    generator.set_frame_dtype(torch.float32, channels_last=False)  # folds the decoder's constants
     hook = generator.decoder.conv_img.register_forward_hook(
         lambda module, inputs, output: seen.setdefault("logits", output))
     generator(source, kp_source, kp_driving)

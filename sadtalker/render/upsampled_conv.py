@@ -47,23 +47,39 @@ def axis_phases(factor: int) -> tuple[Phase, ...]:
     return tuple(out)
 
 
-def upsampled_conv3x3(x: torch.Tensor, conv: nn.Conv2d, factor: int) -> torch.Tensor:
+class UpsampledConv3x3(nn.Module):
     """``conv(F.interpolate(x, scale_factor=factor, mode="nearest"))`` for a 3x3, padding-1
-    convolution, without building the upsampled input."""
-    if factor == 1:
-        return conv(x)
-    n, _, h, w = x.shape
-    padded = F.pad(x, (1, 1, 1, 1))
-    weight = conv.weight.float()
-    # channels-last output (N, H, f, W, f, C): the layout the next convolutions prefer
-    out = x.new_empty(n, h, factor, w, factor, conv.out_channels)
-    for rows in axis_phases(factor):
-        for cols in axis_phases(factor):
+    convolution, without building the upsampled input.
+
+    The per-phase kernels are derived once from `conv`'s weights, in float32, and kept as
+    non-persistent buffers: `.to()` casts them with the rest of a model, and state dicts (the
+    checkpoint layout) do not change.
+    """
+
+    def __init__(self, conv: nn.Conv2d, factor: int) -> None:
+        super().__init__()
+        self.factor = factor
+        self.out_channels = conv.out_channels
+        self.phases = [(rows, cols) for rows in axis_phases(factor) for cols in axis_phases(factor)]
+        weight = conv.weight.detach().float()
+        for index, (rows, cols) in enumerate(self.phases):
             kernel = torch.einsum("oiyx,ya,xb->oiab", weight, rows.merge, cols.merge)
+            self.register_buffer(f"kernel_{index}", kernel.to(conv.weight.dtype), persistent=False)
+        bias = None if conv.bias is None else conv.bias.detach().clone()
+        self.register_buffer("bias", bias, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, C, H, W) -> (N, out, f H, f W), channels-last (the next convolutions' layout)."""
+        n, _, h, w = x.shape
+        f = self.factor
+        padded = F.pad(x, (1, 1, 1, 1))
+        out = x.new_empty(n, h, f, w, f, self.out_channels)
+        for index, (rows, cols) in enumerate(self.phases):
+            kernel = getattr(self, f"kernel_{index}")
             window = padded[:, :, 1 + rows.first: 1 + rows.first + h + kernel.shape[2] - 1,
                             1 + cols.first: 1 + cols.first + w + kernel.shape[3] - 1]
-            y = F.conv2d(window, kernel.to(x.dtype), conv.bias).permute(0, 2, 3, 1)
+            y = F.conv2d(window, kernel, self.bias).permute(0, 2, 3, 1)
             for row in rows.phases:
                 for col in cols.phases:
                     out[:, :, row, :, col] = y
-    return out.view(n, h * factor, w * factor, conv.out_channels).permute(0, 3, 1, 2)
+        return out.view(n, h * f, w * f, self.out_channels).permute(0, 3, 1, 2)
