@@ -46,7 +46,7 @@ class Enhancer(str, Enum):
 
 
 class Precision(str, Enum):
-    """Numeric precision of the face renderer's per-frame networks."""
+    """Numeric precision of the per-frame networks: the face renderer's and GFPGAN's."""
 
     AUTO = "auto"  # bf16 where the CPU computes bf16 natively, else fp32
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-6)

@@ -158,7 +158,8 @@ class ChunkRenderer:
         if options.enhancer is Enhancer.GFPGAN:
             from sadtalker.enhance import Enhancer as FaceEnhancer
 
-            enhancer = FaceEnhancer.load(checkpoints, seed=options.seed)
+            enhancer = FaceEnhancer.load(checkpoints, seed=options.seed,
+                                        precision=options.precision)
         return cls(renderer, state, enhancer, photo, info.paste_box,
                    info.output_size(options.size), options)
 

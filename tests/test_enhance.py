@@ -107,3 +107,17 @@ def test_frames_must_be_uint8_rgb(enhance_module) -> None:
     enhancer = enhance_module.Enhancer(restorer=None)  # validation happens before any model use
     with pytest.raises(ValueError, match="uint8"):
         enhancer.enhance(np.zeros((1, 8, 8, 3), np.float32))
+
+
+def test_bfloat16_gfpgan_restores_close_to_float32(enhancer_dir: Path, enhance_module,
+                                                   no_network: None, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from sadtalker.options import Precision
+
+    monkeypatch.chdir(tmp_path)
+    frame = cv2.resize(astronaut()[0:300, 100:400], (256, 256), interpolation=cv2.INTER_AREA)
+    out = {precision: enhance_module.Enhancer.load(enhancer_dir, precision=precision)
+           .enhance(frame[None])[0].astype(float) for precision in (Precision.FP32, Precision.BF16)}
+    assert not np.array_equal(out[Precision.FP32], out[Precision.BF16])  # bf16 really ran
+    mse = np.mean((out[Precision.BF16] - out[Precision.FP32]) ** 2)
+    assert 10 * np.log10(255**2 / mse) > 35  # dB
