@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sadtalker.process_memory import peak_rss_gib
+
 log = logging.getLogger("bench.pipeline_stages")
 
 STAGES = ("audio_to_mel", "crop_and_extract", "audio_to_coeffs", "render_load", "render",
@@ -70,15 +72,6 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
         frames = len(np.load(work / "coeffs.npy"))
         pipeline.stitch_video([work / "segment.mkv"], inputs / "speech.wav", frames,
                               work / "out.mp4")
-
-
-def peak_rss_gib() -> float:
-    """This process's peak resident memory since exec (VmHWM; ru_maxrss would include the
-    parent's memory at fork)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 2**20  # kB -> GiB
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def measure(stage: str, work: Path, options: dict, checkpoints: Path) -> tuple[float, float]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from torch import nn
 
 from sadtalker.allocator import retain_freed_memory
 from sadtalker.options import GenerateOptions, Precision
+from sadtalker.process_memory import peak_rss_gib
 from sadtalker.render import Renderer
 from sadtalker.render.renderer import SourceState
 from sadtalker.render.spade_decoder import LEAKY_SLOPE, SPADEResBlock
@@ -67,10 +67,6 @@ def psnr(test: torch.Tensor, reference: torch.Tensor) -> float:
     """PSNR in dB of images in [0, 1]."""
     mse = torch.mean((test.float() - reference.float()) ** 2).item()
     return float("inf") if mse == 0 else 10 * np.log10(1 / mse)
-
-
-def peak_rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is in KiB
 
 
 def public_block_forward(block: SPADEResBlock, x: torch.Tensor,

@@ -18,17 +18,17 @@ from sadtalker.chunks import Chunk
 from sadtalker.options import Enhancer, GenerateOptions, Precision
 
 # Seconds per frame of a render chunk on 2 cores, by (size, precision). bf16 at 256 is measured
-# in the render stage of bench/pipeline_stages.py (10 s clip: 1.20 in crop, 1.22 in full mode,
-# whose paste-back costs next to nothing); fp32 adds the renderer's own difference
-# (bench/render_speed.py: fp32 2.25 vs bf16 1.18); 512 is taken as 4x, as the renderer measures
-# (11.88 / 6.12 vs 2.82 / 1.27 s per frame, before the heap setting).
+# in the render stage of bench/pipeline_stages.py (10 s clip: 1.14 in crop, 1.16 in full mode,
+# whose paste-back costs next to nothing); fp32 and 512 scale it by the renderer's own ratios
+# (bench/render_speed.py, same run each: 256 fp32 2.26 vs bf16 1.15; 512 fp32 9.01, bf16 4.41).
 RENDER_SECONDS = {
-    (256, Precision.FP32): 2.29, (256, Precision.BF16): 1.22,
-    (512, Precision.FP32): 9.2, (512, Precision.BF16): 4.9,
+    (256, Precision.FP32): 2.26, (256, Precision.BF16): 1.15,
+    (512, Precision.FP32): 9.0, (512, Precision.BF16): 4.4,
 }
-# GFPGAN v1.4 with its face detector and parser, per frame: 3.80 - 1.20 s in crop and
-# 4.03 - 1.22 s in full mode (1 s clips; it grows with the faces found).
-ENHANCE_SECONDS = 2.8
+# GFPGAN v1.4 with its face detector and parser, per frame, by precision (1 s clips; it grows
+# with the faces found): bf16 3.42 - 1.14 s in crop and 3.64 - 1.16 s in full mode; fp32
+# (measured before GFPGAN followed the precision) 3.80 - 1.20 and 4.03 - 1.22 s.
+ENHANCE_SECONDS = {Precision.FP32: 2.8, Precision.BF16: 2.4}
 # A render pod's fixed cost: imports, model load and the source's encoding (5 s measured), plus
 # pod scheduling and start with the image already on the node (assumed; not measurable here).
 LOAD_SECONDS = 5.0
@@ -51,9 +51,10 @@ class RenderCost:
     @classmethod
     def estimate(cls, options: GenerateOptions) -> RenderCost:
         """The measured figures for these options (AUTO precision as this machine resolves it)."""
-        frame = RENDER_SECONDS[options.size, options.precision.resolve()]
+        precision = options.precision.resolve()
+        frame = RENDER_SECONDS[options.size, precision]
         if options.enhancer is Enhancer.GFPGAN:
-            frame += ENHANCE_SECONDS
+            frame += ENHANCE_SECONDS[precision]
         return cls(frame, LOAD_SECONDS + POD_START_SECONDS)
 
     def chunk_frame_limits(self, timeout_seconds: float) -> tuple[int, int]:

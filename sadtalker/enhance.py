@@ -27,8 +27,8 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np

@@ -1,4 +1,5 @@
-"""The run report shown as a Flyte Deck: the video, per-stage wall time, frames, chunks, cost."""
+"""The run report shown as a Flyte Deck: the video, per-stage wall time and peak memory,
+frames, chunks, cost."""
 
 from __future__ import annotations
 
@@ -37,15 +38,17 @@ def report_html(video: Path, times: list[StageTime], info: ClipInfo, num_chunks:
                 price_per_vcpu_hour: float, uri: str | None = None) -> str:
     """The whole report as one HTML fragment."""
     rows = "".join(
-        f"<tr><td>{html.escape(t.stage)}</td><td>{t.seconds:.1f}</td><td>{t.cpus:g}</td></tr>"
-        for t in times)
+        f"<tr><td>{html.escape(t.stage)}</td><td>{t.seconds:.1f}</td><td>{t.cpus:g}</td>"
+        f"<td>{t.peak_rss_gib:.2f}</td></tr>" for t in times)
     cost = estimated_cost(times, price_per_vcpu_hour)
     return (
         f"<h3>Talking head</h3>{video_html(video, uri)}"
         f"<p>{info.num_frames} frames ({info.duration:.2f} s of speech), "
         f"{num_chunks} render chunk(s).</p>"
-        "<table><tr><th>stage</th><th>wall s</th><th>CPUs</th></tr>"
+        "<table><tr><th>stage</th><th>wall s</th><th>CPUs</th><th>peak GiB</th></tr>"
         f"{rows}</table>"
+        "<p>Peak GiB: the task process's peak resident memory (on a cluster, its pod's; a "
+        "local run shares one process, so there it grows from stage to stage).</p>"
         f"<p>{cpu_seconds(times):.0f} CPU-seconds; estimated cost {cost:.4f} at "
         f"{price_per_vcpu_hour:g} per vCPU-hour (requested CPUs x wall time).</p>"
     )

@@ -12,6 +12,8 @@ from typing import TypeVar
 
 from flytekit.types.file import FlyteFile
 
+from sadtalker.process_memory import peak_rss_gib
+
 ImageFile = FlyteFile[TypeVar("image")]  # any format OpenCV reads (png, jpg, ...)
 AudioFile = FlyteFile[TypeVar("audio")]  # any format ffmpeg decodes (wav, mp3, ...)
 NpzFile = FlyteFile[TypeVar("npz")]  # numpy arrays written with np.savez, read without pickle
@@ -29,16 +31,19 @@ class ClipInfo:
 
 @dataclass
 class StageTime:
-    """Wall time of one task and the CPUs it requested: the deck's timing and cost table."""
+    """Wall time of one task, the CPUs it requested and its process's peak memory: the
+    deck's timing, cost and sizing table."""
 
     stage: str
     seconds: float
     cpus: float
+    peak_rss_gib: float
 
     @classmethod
     def since(cls, stage: str, start: float, cpus: float) -> StageTime:
-        """The time elapsed since `start` (a `time.perf_counter()` reading)."""
-        return cls(stage, time.perf_counter() - start, cpus)
+        """The time elapsed since `start` (a `time.perf_counter()` reading), and the peak
+        resident memory of this process so far (on a cluster: of this task's pod)."""
+        return cls(stage, time.perf_counter() - start, cpus, peak_rss_gib())
 
 
 @dataclass

@@ -18,6 +18,8 @@ def test_options_that_cost_more_per_frame_estimate_more():
     assert frame(precision="bf16") < frame(precision="fp32")
     assert frame(precision="bf16", size=512) > 3 * frame(precision="bf16")
     assert frame(precision="bf16", enhancer="gfpgan") > 3 * frame(precision="bf16")
+    assert (frame(precision="fp32", enhancer="gfpgan") - frame(precision="fp32")
+            > frame(precision="bf16", enhancer="gfpgan") - frame(precision="bf16"))
 
 
 def test_chunk_limits_bound_the_overhead_and_the_timeout():

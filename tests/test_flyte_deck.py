@@ -1,15 +1,17 @@
-"""The report deck: the video playable, timings, cost from CPU-seconds."""
+"""The report deck: the video playable, timings and peak memory, cost from CPU-seconds."""
 
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
+from sadtalker.process_memory import peak_rss_gib
 from tasks.deck import cpu_seconds, estimated_cost, report_html, video_html
 from tasks.types import ClipInfo, StageTime
 
-TIMES = [StageTime("audio_to_mel", 2.0, 1.0), StageTime("render_chunk[0]", 90.0, 2.0),
-         StageTime("render_chunk[1]", 81.0, 2.0)]
+TIMES = [StageTime("audio_to_mel", 2.0, 1.0, 0.31), StageTime("render_chunk[0]", 90.0, 2.0, 2.0),
+         StageTime("render_chunk[1]", 81.0, 2.0, 1.96)]
 
 
 def test_cost_is_requested_cpu_seconds_at_the_price() -> None:
@@ -29,6 +31,13 @@ def test_report_lists_stages_frames_and_chunks(tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
     html = report_html(video, TIMES, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
-    assert "render_chunk[1]</td><td>81.0</td><td>2</td>" in html
+    assert "render_chunk[1]</td><td>81.0</td><td>2</td><td>1.96</td>" in html
     assert "50 frames (2.00 s of speech), 2 render chunk(s)" in html
     assert "344 CPU-seconds; estimated cost 0.0038" in html
+
+
+def test_stage_time_records_the_process_peak_memory() -> None:
+    start = time.perf_counter()
+    stage = StageTime.since("stitch", start, 1.0)
+    assert stage.seconds >= 0 and stage.cpus == 1.0
+    assert 0 < stage.peak_rss_gib <= peak_rss_gib() + 0.01
