@@ -40,7 +40,6 @@ STAGE_CPUS = {"audio_to_mel": 1, "crop_and_extract": 2, "audio_to_coeffs": 1,
 def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
     """One stage in this process; inputs and outputs are files in `work` (as between pods)."""
     from sadtalker import pipeline
-    from sadtalker.allocator import retain_freed_memory
     from sadtalker.audio import AudioFeatures
     from sadtalker.chunks import Chunk
     from sadtalker.options import GenerateOptions
@@ -58,7 +57,6 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
                                             opts, checkpoints)
         np.save(work / "coeffs.npy", coeffs)
     elif stage in ("render_load", "render"):
-        retain_freed_memory()  # as the render task does
         context = pipeline.ChunkRenderer.load(inputs / "astronaut.png",
                                               pipeline.PreparedFace.load(work / "face.npz"),
                                               opts, checkpoints)

@@ -3,8 +3,10 @@
 The renderer allocates and frees tens of large activation buffers per frame (up to ~70 MB at
 256). glibc serves each from a fresh mmap and returns it on free, so every frame pays page
 faults and kernel zeroing for hundreds of MB; keeping freed memory in the heap instead cuts
-the renderer's time per frame by ~7 % in bf16 (bench/render_speed.py). Only the processes
-that render call this: the CLI and the render task.
+the public code's fp32 path from 4.57 to 3.09 s/frame (bench/render_speed.py) and a GFPGAN
+render pod from 4.78 to 3.35 s/frame (bench/pipeline_stages.py). Only rendering processes
+switch it on, once their networks are loaded (`pipeline.ChunkRenderer.load`: the CLI and the
+render pods).
 """
 
 from __future__ import annotations

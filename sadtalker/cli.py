@@ -84,9 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _generate(args: argparse.Namespace) -> None:
     from sadtalker import pipeline
-    from sadtalker.allocator import retain_freed_memory
-
-    retain_freed_memory()
 
     options = GenerateOptions(
         preprocess=args.preprocess, size=args.size, still=args.still, enhancer=args.enhancer,

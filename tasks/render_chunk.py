@@ -9,7 +9,6 @@ from pathlib import Path
 from flytekit import task
 
 from sadtalker import pipeline
-from sadtalker.allocator import retain_freed_memory
 from sadtalker.chunks import Chunk
 from tasks.audio_to_coeffs import load_coeffs
 from tasks.config import IMAGE, RENDER, RENDER_CPUS, RENDER_RETRIES, RENDER_TIMEOUT, THREADS
@@ -23,7 +22,6 @@ from tasks.workdir import output_path
 def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipeline.ChunkRenderer:
     """The networks and source state, loaded once per process: on a cluster each element is
     its own pod, but a local run maps elements in one process, one after another."""
-    retain_freed_memory()
     return pipeline.ChunkRenderer.load(Path(image), pipeline.PreparedFace.load(Path(face)),
                                        options_from_json(options), checkpoints or None)
 
