@@ -126,4 +126,6 @@ def test_load_official_files_and_render_256_in_fp32_and_bf16(renderer_weights, t
     assert 50 < fp32.mean() < 200 and fp32.std() > 25
     mse = np.mean((frames[Precision.BF16] - fp32) ** 2)
     psnr = 10 * np.log10(255**2 / max(mse, 1e-12))
-    assert psnr > 25
+    # 33 dB here (weights calibrated at 128 px); bench/render_speed.py, calibrated at the
+    # rendered size, measures 42.5 dB
+    assert psnr > 30
