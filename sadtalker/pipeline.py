@@ -151,7 +151,7 @@ class ChunkRenderer:
         Then, unless told not to, this process keeps freed memory for reuse
         (`sadtalker.allocator`): rendering frees and allocates the same large buffers every
         batch. Switched on only now, so that loading's transient buffers are not kept too
-        (bench/pipeline_stages.py: GFPGAN pods peak at 2.41 GiB instead of 2.60).
+        (bench/pipeline_stages.py: GFPGAN pods peak at 2.46 GiB instead of 2.60).
         """
         from sadtalker.face.crop import CropInfo
         from sadtalker.image import load_image

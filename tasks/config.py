@@ -51,12 +51,12 @@ RENDER_CPUS = 2
 LIGHT = Resources(cpu=str(LIGHT_CPUS), mem="1Gi")
 FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
 # Render pod memory, measured as the peak RSS of the render stage in its own process at 256,
-# batch 2, with freed memory kept in the heap as the task does (bench/pipeline_stages.py,
-# synthetic weights of the official sizes): 2.0 GiB in crop or full mode (bf16), 2.9 GiB with
-# GFPGAN in crop and 3.66 GiB in full mode (GFPGAN's buffers fragment the heap); 3.15 GiB
-# without the heap setting in extfull + GFPGAN, fp32. Frames stream to the encoder one batch at
-# a time, so memory does not depend on the chunk's length; it grows with the batch size and at
-# 512 (not measured per pod). 5Gi leaves headroom over the largest measured case.
+# batch 2, with freed memory kept in the heap once the networks are loaded, as the task does
+# (bench/pipeline_stages.py, synthetic weights of the official sizes), bf16: 1.96 GiB in crop
+# or full mode (set while loading), 2.46 / 2.47 GiB with GFPGAN; fp32 (nodes without native
+# bf16) was measured at 3.15 GiB in extfull + GFPGAN. Frames stream to the encoder one batch at
+# a time, so memory does not depend on the chunk's length; it grows with the batch size, with
+# the photo in full modes, and at 512 (not measured per pod). 5Gi leaves that headroom.
 RENDER = Resources(cpu=str(RENDER_CPUS), mem="5Gi")
 STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
 
