@@ -19,15 +19,16 @@ from sadtalker.options import Enhancer, GenerateOptions, Precision
 
 # Seconds per frame of a render chunk on 2 cores, by (size, precision). bf16 at 256 is measured
 # in the render stage of bench/pipeline_stages.py (10 s clip: 1.06 in crop, 1.07 in full mode,
-# whose paste-back costs next to nothing); fp32 and 512 scale it by the renderer's own ratios
-# (bench/render_speed.py, same run each: 256 fp32 2.13 vs bf16 1.08; 512 fp32 9.01 vs 2.26 at
-# 256, bf16 4.41 vs 1.15).
+# whose paste-back costs next to nothing), bf16 at 512 likewise (1 s clip: 4.64); fp32 scales
+# them by the renderer's own ratio (bench/render_speed.py, same run each: 256 fp32 2.13 vs
+# bf16 1.08; 512 fp32 9.01 vs bf16 4.41).
 RENDER_SECONDS = {
     (256, Precision.FP32): 2.1, (256, Precision.BF16): 1.07,
-    (512, Precision.FP32): 8.4, (512, Precision.BF16): 4.1,
+    (512, Precision.FP32): 9.5, (512, Precision.BF16): 4.64,
 }
 # GFPGAN v1.4 with its face detector and parser, per frame, by precision (1 s clips; it grows
-# with the faces found): bf16 3.33 - 1.06 s in crop and 3.50 - 1.07 s in full mode; fp32
+# with the faces found): bf16 3.33 - 1.06 s in crop and 3.50 - 1.07 s in full mode (7.04 - 4.64
+# at 512, full); fp32
 # (measured before GFPGAN followed the precision) 3.80 - 1.20 and 4.03 - 1.22 s.
 ENHANCE_SECONDS = {Precision.FP32: 2.8, Precision.BF16: 2.4}
 # A render pod's fixed cost: imports, model load and the source's encoding (5 s measured), plus

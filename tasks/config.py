@@ -54,9 +54,10 @@ FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
 # batch 2, with freed memory kept in the heap once the networks are loaded, as the task does
 # (bench/pipeline_stages.py, synthetic weights of the official sizes), bf16: 1.96 GiB in crop
 # or full mode (set while loading), 2.46 / 2.47 GiB with GFPGAN; fp32 (nodes without native
-# bf16) was measured at 3.15 GiB in extfull + GFPGAN. Frames stream to the encoder one batch at
-# a time, so memory does not depend on the chunk's length; it grows with the batch size, with
-# the photo in full modes, and at 512 (not measured per pod). 5Gi leaves that headroom.
+# bf16) was measured at 3.15 GiB in extfull + GFPGAN; at 512, bf16: 3.55 GiB in crop mode,
+# 4.06 GiB in full mode with GFPGAN. Frames stream to the encoder one batch at a time, so
+# memory does not depend on the chunk's length; it grows with the batch size and with the photo
+# in full modes. 5Gi covers the largest measured case.
 RENDER = Resources(cpu=str(RENDER_CPUS), mem="5Gi")
 STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
 
