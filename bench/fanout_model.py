@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from datetime import timedelta
 
 from sadtalker.chunks import plan_chunks
 from sadtalker.cost import SERIAL_SECONDS, RenderCost
 from sadtalker.options import GenerateOptions
+from tasks.config import RENDER_TIMEOUT
 
 log = logging.getLogger("bench.fanout_model")
 
 FPS = 25
-RENDER_TIMEOUT = timedelta(hours=1)  # tasks/config.py RENDER_TIMEOUT
 CONFIGS = {
     "Still+Crop": GenerateOptions(still=True, precision="bf16"),
     "Still+Full": GenerateOptions(still=True, preprocess="full", precision="bf16"),

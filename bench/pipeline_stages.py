@@ -33,8 +33,6 @@ log = logging.getLogger("bench.pipeline_stages")
 
 STAGES = ("audio_to_mel", "crop_and_extract", "audio_to_coeffs", "render_load", "render",
           "stitch")
-STAGE_CPUS = {"audio_to_mel": 1, "crop_and_extract": 2, "audio_to_coeffs": 1,
-              "render_load": 2, "render": 2, "stitch": 1}  # tasks/config.py requests
 
 
 def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
@@ -104,6 +102,11 @@ def main() -> None:
     from sadtalker import weights
     from sadtalker.examples import write_example_inputs
     from sadtalker.synthetic import synthesize
+    from tasks.config import FACE_CPUS, LIGHT_CPUS, RENDER_CPUS  # not in the stage processes
+
+    stage_cpus = {"audio_to_mel": LIGHT_CPUS, "crop_and_extract": FACE_CPUS,
+                  "audio_to_coeffs": FACE_CPUS, "render_load": RENDER_CPUS,
+                  "render": RENDER_CPUS, "stitch": LIGHT_CPUS}  # what the tasks request
 
     if not (args.checkpoints / weights.sadtalker_file(args.size)).exists():
         log.info("synthesizing weights in %s", args.checkpoints)
@@ -129,7 +132,7 @@ def main() -> None:
         rss = max(r for _, r in results[stage])
         log.info("  %-17s %8.1f s  peak RSS %.2f GiB", stage, wall, rss)
         if stage != "render_load":  # the render stage loads the models itself
-            cpu_seconds += wall * STAGE_CPUS[stage]
+            cpu_seconds += wall * stage_cpus[stage]
     per_frame = statistics.median(render_seconds) / frames
     load = statistics.median(s for s, _ in results["render_load"])
     log.info("render %.2f s/frame (rendering only); render pod fixed cost (start, imports, "
