@@ -43,7 +43,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     p.add_argument("--precision", choices=[m.value for m in Precision],
-                   default=DEFAULTS.precision.value, help="precision of the renderer and GFPGAN: auto = bf16 where the CPU has it natively")
+                   default=DEFAULTS.precision.value,
+                   help="precision of the renderer and GFPGAN: auto = bf16 where the CPU has "
+                        "it natively")
     p.add_argument("--max-audio-seconds", type=float, default=DEFAULTS.max_audio_seconds)
     p.add_argument("--chunk-frames", type=int,
                    help="render in chunks of this many frames, as the workflow's pods do")

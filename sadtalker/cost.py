@@ -28,8 +28,8 @@ RENDER_SECONDS = {
 }
 # GFPGAN v1.4 with its face detector and parser, per frame, by precision (1 s clips; it grows
 # with the faces found): bf16 3.33 - 1.06 s in crop and 3.50 - 1.07 s in full mode (7.04 - 4.64
-# at 512, full); fp32
-# (measured before GFPGAN followed the precision) 3.80 - 1.20 and 4.03 - 1.22 s.
+# at 512, full); fp32 (measured before GFPGAN followed the precision) 3.80 - 1.20 and
+# 4.03 - 1.22 s.
 ENHANCE_SECONDS = {Precision.FP32: 2.8, Precision.BF16: 2.4}
 # A render pod's fixed cost: imports, model load and the source's encoding (5 s measured), plus
 # pod scheduling and start with the image already on the node (assumed; not measurable here).

@@ -145,12 +145,12 @@ class ChunkRenderer:
 
     @classmethod
     def load(cls, image: Path, face: PreparedFace, options: GenerateOptions,
-             checkpoints: Path | None = None, keep_freed_memory: bool = True) -> ChunkRenderer:
+             checkpoints: Path | None = None) -> ChunkRenderer:
         """Load the networks and do the source-only work, once per pod (or per process).
 
-        Then, unless told not to, this process keeps freed memory for reuse
-        (`sadtalker.allocator`): rendering frees and allocates the same large buffers every
-        batch. Switched on only now, so that loading's transient buffers are not kept too
+        Then this process keeps freed memory for reuse (`sadtalker.allocator`; undo with
+        `retain_freed_memory(False)`): rendering frees and allocates the same large buffers
+        every batch. Switched on only now, so that loading's transient buffers are not kept too
         (bench/pipeline_stages.py: GFPGAN pods peak at 2.46 GiB instead of 2.60).
         """
         from sadtalker.face.crop import CropInfo
@@ -167,8 +167,7 @@ class ChunkRenderer:
 
             enhancer = FaceEnhancer.load(checkpoints, seed=options.seed,
                                         precision=options.precision)
-        if keep_freed_memory:
-            retain_freed_memory()
+        retain_freed_memory()
         return cls(renderer, state, enhancer, photo, info.paste_box,
                    info.output_size(options.size), options)
 

@@ -65,7 +65,8 @@ def talking_head(
     :param input_roll: Head roll angles in degrees to move through.
     :param seed: Seed of every random choice (blinks, pose sampling): same seed, same video.
     :param batch_size: Frames the renderer runs at once.
-    :param precision: Renderer and GFPGAN precision: auto (bf16 where the CPU has it) | fp32 | bf16.
+    :param precision: Renderer and GFPGAN precision: auto (bf16 where the CPU has it) | fp32
+        | bf16.
     :param max_audio_seconds: Longer speech is refused before any heavy stage.
     :param chunks: Render parallelism: the frames are split into this many pods, fewer for
         short clips (a pod's start-up must stay a small share of its work) and more for long
