@@ -5,16 +5,21 @@ the limits of sadtalker.cost) and schedules them on the first free pod, from the
 per-chunk costs measured by bench/render_speed.py and bench/pipeline_stages.py (the figures in
 sadtalker/cost.py; override them with --frame-seconds / --chunk-seconds).
 
-    python bench/fanout_model.py [--clips 10 60] [--pods 1 8 32] [--price 0.04]
+    python bench/fanout_model.py [--cpu avx2] [--clips 10 60] [--pods 1 8 32] [--price 0.04]
+
+`--cpu` is the class of the nodes the render pods run on (default: this machine's); precision
+is `auto` for that class.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 
 from sadtalker.chunks import plan_chunks
 from sadtalker.cost import SERIAL_SECONDS, RenderCost
+from sadtalker.cpu import CpuClass, cpu_class
 from sadtalker.options import GenerateOptions
 from tasks.config import RENDER_TIMEOUT
 
@@ -22,16 +27,16 @@ log = logging.getLogger("bench.fanout_model")
 
 FPS = 25
 CONFIGS = {
-    "Still+Crop": GenerateOptions(still=True, precision="bf16"),
-    "Still+Full": GenerateOptions(still=True, preprocess="full", precision="bf16"),
-    "Still+Enhancer": GenerateOptions(still=True, enhancer="gfpgan", precision="bf16"),
-    "Still+Enhancer+Full": GenerateOptions(still=True, preprocess="full", enhancer="gfpgan",
-                                           precision="bf16"),
+    "Still+Crop": GenerateOptions(still=True),
+    "Still+Full": GenerateOptions(still=True, preprocess="full"),
+    "Still+Enhancer": GenerateOptions(still=True, enhancer="gfpgan"),
+    "Still+Enhancer+Full": GenerateOptions(still=True, preprocess="full", enhancer="gfpgan"),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", type=CpuClass, choices=list(CpuClass), default=cpu_class())
     parser.add_argument("--clips", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--pods", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--price", type=float, default=0.04, help="USD per vCPU-hour")
@@ -43,11 +48,16 @@ def main() -> None:
     timeout = RENDER_TIMEOUT.total_seconds()
     log.info("%-20s %5s %5s  %s", "config", "clip", "pods",
              "chunks  wall (render + serial stages)  vCPU-h  cost")
-    for name, options in CONFIGS.items():
-        cost = RenderCost.estimate(options)
-        cost = RenderCost(args.frame_seconds or cost.frame_seconds,
-                          args.chunk_seconds or cost.chunk_seconds)
-        fewest, most = cost.chunk_frame_limits(timeout)
+    log.info("render pods on %s-class nodes", args.cpu.value)
+    for name, auto in CONFIGS.items():
+        options = replace(auto, precision=auto.precision.resolve(args.cpu))
+        cost = RenderCost.estimate(options, args.cpu)
+        if args.frame_seconds or args.chunk_seconds:
+            cost = RenderCost(args.frame_seconds or cost.frame_seconds,
+                              args.chunk_seconds or cost.chunk_seconds)
+            fewest, most = cost.chunk_frame_limits(timeout)
+        else:  # as the workflow's plan_chunks task plans them
+            fewest, most = RenderCost.chunk_limits_on_any_node(options, timeout)
         for seconds in args.clips:
             frames = round(seconds * FPS)
             for pods in args.pods:
@@ -57,8 +67,8 @@ def main() -> None:
                 log.info("%-20s %4.0fs %5d  %6d  %8.0f s  %28.2f  $%.3f", name, seconds, pods,
                          len(chunks), wall, vcpu_hours, vcpu_hours * args.price)
     log.info("per frame / per chunk: %s", "; ".join(
-        f"{n} {RenderCost.estimate(o).frame_seconds:.2f} s / "
-        f"{RenderCost.estimate(o).chunk_seconds:.0f} s" for n, o in CONFIGS.items()))
+        f"{n} {RenderCost.estimate(o, args.cpu).frame_seconds:.2f} s / "
+        f"{RenderCost.estimate(o, args.cpu).chunk_seconds:.0f} s" for n, o in CONFIGS.items()))
 
 
 if __name__ == "__main__":

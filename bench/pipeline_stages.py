@@ -9,8 +9,8 @@ Inputs: the astronaut photo with its landmarks and espeak-ng speech of `--second
     python bench/pipeline_stages.py [--seconds 10] [--preprocess crop] [--enhancer none]
         [--precision auto] [--size 256] [--checkpoints out/synthetic-checkpoints] [--runs 1]
 
-Prints one line per stage (median of `--runs`), then the render's seconds per frame, the
-clip's CPU-seconds at 2 vCPUs per stage pod, and the largest peak RSS.
+Prints the CPU's class and flags, one line per stage (median of `--runs`), then the render's
+seconds per frame, the clip's CPU-seconds at 2 vCPUs per stage pod, and the largest peak RSS.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sadtalker import cpu
 from sadtalker.process_memory import peak_rss_gib
 
 log = logging.getLogger("bench.pipeline_stages")
@@ -124,6 +125,7 @@ def main() -> None:
             render_seconds.append(float((work / "render_seconds.txt").read_text()))
         frames = len(np.load(work / "coeffs.npy"))
 
+    log.info("%s", cpu.describe())
     log.info("%s, %.1f s clip (%d frames), median of %d, one process per stage:",
              " ".join(f"{k}={v}" for k, v in options.items()), args.seconds, frames, args.runs)
     cpu_seconds = 0.0

@@ -8,14 +8,16 @@ Three paths, timed in the same run on the same inputs:
   fp32      this package's exact path: source work once per chunk, the upsampled convolution
             computed at low resolution (sadtalker.render.upsampled_conv), the SPADE blocks'
             exact rearrangements (sadtalker.render.spade_decoder), channels-last;
-  bf16      the same with the per-frame networks in bfloat16 (--precision bf16).
+  bf16      the same with the per-frame networks in bfloat16 (--precision bf16), on CPUs
+            that compute bf16 natively (skipped elsewhere, and said so).
 The baseline runs with glibc's default allocator, as the public code does, and again with
 freed memory kept in the heap (sadtalker.allocator, which the CLI and the render pods use and
 the two fp32/bf16 paths run with): the ratios against both are printed.
 Synthetic weights (BatchNorm calibrated on a real face) and the astronaut as source; driving
-coefficients are a seeded random walk. Prints the median of `--runs` timed batches after one
-warm-up batch per path, each path's speed-up over the baseline, the max abs difference of fp32
-frames and the PSNR of bf16 frames against the baseline's, and the process's peak RSS.
+coefficients are a seeded random walk. Prints the CPU's class and flags, the median of `--runs`
+timed batches after one warm-up batch per path, each path's speed-up over the baseline, the max
+abs difference of fp32 frames and the PSNR of bf16 frames against the baseline's, and the
+process's peak RSS.
 
     python bench/render_speed.py [--size 256] [--runs 3] [--batch 2] [--threads 2]
 """
@@ -34,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sadtalker import cpu
 from sadtalker.allocator import retain_freed_memory
 from sadtalker.options import GenerateOptions, Precision
 from sadtalker.process_memory import peak_rss_gib
@@ -47,7 +50,7 @@ log = logging.getLogger("bench.render_speed")
 SEED = 0
 COEFF_CHANNELS = 70
 CLIP_FRAMES = 32
-MEASURED = (Precision.FP32, Precision.BF16)
+PATHS = (Precision.FP32, Precision.BF16)
 COEFF_STEP = 0.05  # random-walk step of the driving coefficients per frame
 
 
@@ -134,6 +137,12 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
 
+    log.info("%s, torch kernels: %s", cpu.describe(), torch.backends.cpu.get_cpu_capability())
+    measured = [p for p in PATHS if p is Precision.FP32 or cpu.cpu_class().native_bf16]
+    for skipped in sorted(set(PATHS) - set(measured)):
+        log.info("%s skipped: this CPU has no native %s (needs avx512_bf16 or amx_bf16)",
+                 skipped.value, skipped.value)
+
     tensors = synthetic_weights(SEED, args.size)
     coeffs = driving_coefficients(CLIP_FRAMES, SEED)
     source = face_image(args.size)
@@ -142,13 +151,13 @@ def main() -> None:
             split(tensors, "kp_extractor"), split(tensors, "generator"),
             synthetic_mapping(SEED, COEFF_CHANNELS), args.size, COEFF_CHANNELS, precision)
 
-    renderers = {precision: build(precision) for precision in MEASURED}
+    renderers = {precision: build(precision) for precision in measured}
     public = build(Precision.FP32)
     public.generator.set_frame_dtype(torch.float32, channels_last=False)  # the public layout
     options = {precision: GenerateOptions(size=args.size, batch_size=args.batch,
-                                          precision=precision) for precision in MEASURED}
+                                          precision=precision) for precision in measured}
     states = {precision: renderers[precision].prepare(source, coeffs[0])
-              for precision in MEASURED}
+              for precision in measured}
     def public_path(a: int, b: int) -> torch.Tensor:
         return render_like_public(public, states[Precision.FP32], source, coeffs, a, b,
                                   options[Precision.FP32])
@@ -158,7 +167,7 @@ def main() -> None:
         ("baseline", public_path, False),
         ("baseline+heap", public_path, True),
         *((precision.value, (lambda a, b, p=precision: renderers[p].render_float(
-            states[p], coeffs, a, b, options[p])), True) for precision in MEASURED),
+            states[p], coeffs, a, b, options[p])), True) for precision in measured),
     ]
     seconds, frames = {}, {}
     for name, render, heap in paths:
@@ -167,14 +176,19 @@ def main() -> None:
         log.info("%-13s %.2f s/frame (runs %s)", name, seconds[name],
                  " ".join(f"{t:.2f}" for t in times))
     base, heap_base = seconds["baseline"], seconds["baseline+heap"]
-    log.info("size %d, %d threads, batch %d, median of %d: baseline %.2f s/frame (%.2f with "
-             "freed memory kept) | fp32 %.2f (x%.2f, x%.2f) | bf16 %.2f (x%.2f, x%.2f) | fp32 "
-             "max abs diff %.1e | bf16 PSNR %.1f dB | peak RSS %.2f GiB", args.size,
-             args.threads, args.batch, args.runs, base, heap_base,
-             seconds["fp32"], base / seconds["fp32"], heap_base / seconds["fp32"],
-             seconds["bf16"], base / seconds["bf16"], heap_base / seconds["bf16"],
-             (frames["fp32"] - frames["baseline"]).abs().max().item(),
-             psnr(frames["bf16"], frames["baseline"]), peak_rss_gib())
+    summary = [(f"size {args.size}, {args.threads} threads, batch {args.batch}, median of "
+               f"{args.runs}: baseline {base:.2f} s/frame ({heap_base:.2f} with freed memory "
+               f"kept)")]
+    for precision in measured:
+        took = seconds[precision.value]
+        summary.append(f"{precision.value} {took:.2f} (x{base / took:.2f}, "
+                       f"x{heap_base / took:.2f})")
+    summary.append(f"fp32 max abs diff "
+                   f"{(frames['fp32'] - frames['baseline']).abs().max().item():.1e}")
+    if Precision.BF16 in measured:
+        summary.append(f"bf16 PSNR {psnr(frames['bf16'], frames['baseline']):.1f} dB")
+    summary.append(f"peak RSS {peak_rss_gib():.2f} GiB")
+    log.info(" | ".join(summary))
 
 if __name__ == "__main__":
     main()

@@ -1,11 +1,12 @@
-"""What rendering costs, from measurement: seconds per frame and per render pod, and the wall
-time of a fan-out predicted from them.
+"""What rendering costs, from measurement: seconds per frame and per render pod on each CPU
+class, and the wall time of a fan-out predicted from them.
 
-The figures were measured on 2 cores of an AMD EPYC with AVX-512 BF16 (the render pod's
-request) by `bench/render_speed.py` and `bench/pipeline_stages.py`; re-measure on your nodes
-and pass your own `RenderCost` where they differ. Chunk sizes follow from them: a chunk must be
-long enough that a pod's fixed cost stays a small share of its work, and short enough to finish
-well inside the render task's timeout.
+Each figure was measured on 2 cores (the render pod's request) by `bench/pipeline_stages.py`
+(the render stage in its own process, synthetic weights of the official sizes); the machine,
+date and command of each class's figures are stated above its rows. Re-measure on your nodes and
+pass your own `RenderCost` where they differ. Chunk sizes follow from them: a chunk must be long
+enough that a pod's fixed cost stays a small share of its work, and short enough to finish well
+inside the render task's timeout on the slowest class a pod may land on.
 """
 
 from __future__ import annotations
@@ -15,22 +16,28 @@ import math
 from dataclasses import dataclass
 
 from sadtalker.chunks import Chunk
+from sadtalker.cpu import CpuClass, cpu_class
 from sadtalker.options import Enhancer, GenerateOptions, Precision
 
-# Seconds per frame of a render chunk on 2 cores, by (size, precision). bf16 at 256 is measured
-# in the render stage of bench/pipeline_stages.py (10 s clip: 1.06 in crop, 1.07 in full mode,
-# whose paste-back costs next to nothing), bf16 at 512 likewise (1 s clip: 4.64); fp32 scales
-# them by the renderer's own ratio (bench/render_speed.py, same run each: 256 fp32 2.13 vs
-# bf16 1.08; 512 fp32 9.01 vs bf16 4.41).
+AVX512_BF16, AVX512, AVX2 = CpuClass.AVX512_BF16, CpuClass.AVX512, CpuClass.AVX2
+# Seconds per frame of the render stage (renderer + paste-back, which costs next to nothing),
+# by (CPU class, size, precision), and what GFPGAN with its detector and parser adds per frame
+# by (CPU class, precision).
+#
+# AVX512_BF16: AMD EPYC, 2 cores with avx512f avx512_vnni avx512_bf16, 2026-11;
+#   `bench/pipeline_stages.py --still --precision bf16 --seconds 10` (256: 1.06 crop, 1.07
+#   full), `--size 512 --seconds 1` (4.64); fp32 scaled by `bench/render_speed.py`'s fp32/bf16
+#   ratio of the same run (256 2.13/1.08, 512 9.01/4.41). GFPGAN: `--seconds 1 --enhancer
+#   gfpgan [--preprocess full]` minus the plain render (bf16 3.33 - 1.06, 3.50 - 1.07; fp32
+#   3.80 - 1.20, 4.03 - 1.22).
 RENDER_SECONDS = {
-    (256, Precision.FP32): 2.1, (256, Precision.BF16): 1.07,
-    (512, Precision.FP32): 9.5, (512, Precision.BF16): 4.64,
+    (AVX512_BF16, 256, Precision.FP32): 2.1, (AVX512_BF16, 256, Precision.BF16): 1.07,
+    (AVX512_BF16, 512, Precision.FP32): 9.5, (AVX512_BF16, 512, Precision.BF16): 4.64,
 }
-# GFPGAN v1.4 with its face detector and parser, per frame, by precision (1 s clips; it grows
-# with the faces found): bf16 3.33 - 1.06 s in crop and 3.50 - 1.07 s in full mode (7.04 - 4.64
-# at 512, full); fp32 (measured before GFPGAN followed the precision) 3.80 - 1.20 and
-# 4.03 - 1.22 s.
-ENHANCE_SECONDS = {Precision.FP32: 2.8, Precision.BF16: 2.4}
+ENHANCE_SECONDS = {(AVX512_BF16, Precision.FP32): 2.8, (AVX512_BF16, Precision.BF16): 2.4}
+# Classes with no machine to measure on take the figures of one that bounds them from above:
+# AVX-512 without BF16 runs the same fp32 kernels as AVX2 with wider vectors.
+MEASURED_AS = {AVX512: AVX2}
 # A render pod's fixed cost: imports, model load and the source's encoding (5 s measured), plus
 # pod scheduling and start with the image already on the node (assumed; not measurable here).
 LOAD_SECONDS = 5.0
@@ -51,13 +58,29 @@ class RenderCost:
     chunk_seconds: float
 
     @classmethod
-    def estimate(cls, options: GenerateOptions) -> RenderCost:
-        """The measured figures for these options (AUTO precision as this machine resolves it)."""
-        precision = options.precision.resolve()
-        frame = RENDER_SECONDS[options.size, precision]
+    def estimate(cls, options: GenerateOptions, cpu: CpuClass | None = None) -> RenderCost:
+        """The measured figures for these options on `cpu` (default: this machine's class),
+        AUTO precision as that class resolves it."""
+        cpu = cpu or cpu_class()
+        precision = options.precision.resolve(cpu)
+        measured = MEASURED_AS.get(cpu, cpu)
+        frame = RENDER_SECONDS[measured, options.size, precision]
         if options.enhancer is Enhancer.GFPGAN:
-            frame += ENHANCE_SECONDS[precision]
+            frame += ENHANCE_SECONDS[measured, precision]
         return cls(frame, LOAD_SECONDS + POD_START_SECONDS)
+
+    @classmethod
+    def chunk_limits_on_any_node(cls, options: GenerateOptions,
+                                 timeout_seconds: float) -> tuple[int, int]:
+        """(fewest, most) frames a chunk of these options should hold whichever CPU class its
+        pod lands on: the overhead bound from the fastest class that runs their (resolved)
+        precision, where a pod's fixed cost weighs most, the timeout bound from the slowest."""
+        costs = sorted((cls.estimate(options, cpu) for cpu in CpuClass
+                        if options.precision is not Precision.BF16 or cpu.native_bf16),
+                       key=lambda cost: cost.frame_seconds)
+        fewest, _ = costs[0].chunk_frame_limits(timeout_seconds)
+        _, most = costs[-1].chunk_frame_limits(timeout_seconds)
+        return min(fewest, most), most
 
     def chunk_frame_limits(self, timeout_seconds: float) -> tuple[int, int]:
         """(fewest, most) frames worth a chunk: fixed cost <= MAX_OVERHEAD of the work, and

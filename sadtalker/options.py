@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
+from sadtalker.cpu import CpuClass, cpu_class
 from sadtalker.errors import OptionError
 
 SIZES = (256, 512)
@@ -48,21 +49,24 @@ class Enhancer(str, Enum):
 class Precision(str, Enum):
     """Numeric precision of the per-frame networks: the face renderer's and GFPGAN's."""
 
-    AUTO = "auto"  # bf16 where the CPU computes bf16 natively, else fp32
-    FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-6)
-    BF16 = "bf16"  # ~2x fewer seconds per frame on AVX-512 BF16 CPUs, ~42 dB PSNR vs fp32
+    AUTO = "auto"  # the fastest path this CPU computes natively: bf16 or fp32
+    FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-4), on any CPU
+    BF16 = "bf16"  # ~2x fewer seconds per frame, ~42 dB PSNR vs fp32; native bf16 CPUs only
 
-    def resolve(self) -> Precision:
-        """AUTO as bf16 or fp32 for this machine's CPU; other values unchanged.
+    def resolve(self, cpu: CpuClass | None = None) -> Precision:
+        """AUTO as the fastest precision `cpu` (default: this machine's) runs natively.
 
-        Without AVX-512 BF16 or AMX, bf16 convolutions are emulated and slower than fp32.
+        BF16 on a CPU without native bf16 is refused: oneDNN has no bf16 kernels there, so some
+        layers would fail and others crawl in scalar loops.
         """
-        if self is not Precision.AUTO:
-            return self
-        import torch  # deferred: options are read by the light Flyte tasks too
-
-        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-        return Precision.BF16 if native else Precision.FP32
+        cpu = cpu or cpu_class()
+        if self is Precision.AUTO:
+            return Precision.BF16 if cpu.native_bf16 else Precision.FP32
+        if self is Precision.BF16 and not cpu.native_bf16:
+            raise OptionError(
+                f"precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or AMX); this "
+                f"one is {cpu.value} class: use precision auto or fp32")
+        return self
 
 
 def _enum_value(enum_type: type[Enum], value: Any, name: str) -> Enum:
@@ -136,8 +140,8 @@ class GenerateOptions:
         return 73 if self.preprocess.pastes_back else 70
 
     def with_resolved_precision(self) -> GenerateOptions:
-        """These options with `precision` AUTO decided for this machine, so that every render
-        pod of a run uses the same precision (and the video does not depend on the nodes)."""
+        """These options with `precision` decided for this machine (AUTO picked, bf16 refused
+        where not native), so that every render pod of a run uses the same precision."""
         return replace(self, precision=self.precision.resolve())
 
     def to_dict(self) -> dict[str, Any]:

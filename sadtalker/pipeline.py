@@ -217,6 +217,7 @@ def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEF
              ref_eyeblink: Path | None = None, ref_pose: Path | None = None,
              chunk_frames: int | None = None) -> Path:
     """The whole pipeline in this process; returns `out` (written only when complete)."""
+    options = options.with_resolved_precision()  # bf16 on a CPU without it fails here, at once
     check_checkpoints(options, checkpoints, detect=landmarks is None)
     features = prepare_audio(audio, options.max_audio_seconds)
     face = prepare_face(image, options, checkpoints, landmarks)

@@ -17,12 +17,11 @@ from tasks.types import ClipInfo
       timeout=LIGHT_TIMEOUT)
 def plan_chunks(info: ClipInfo, options: str, chunks: int, min_chunk_frames: int) -> list[Chunk]:
     """`chunks` nearly equal chunks, fewer when short, more when long. The frame limits come
-    from the measured cost of these options (sadtalker.cost): no chunk so short that the pod's
-    fixed cost dominates (unless `min_chunk_frames` > 0 says otherwise), none so long that it
-    risks the render timeout."""
+    from the measured cost of these options on every CPU class (sadtalker.cost): no chunk so
+    short that a pod's fixed cost dominates (unless `min_chunk_frames` > 0 says otherwise),
+    none so long that it risks the render timeout, wherever the pod runs."""
     with flyte_errors():
         opts = options_from_json(options)
-        fewest, most = RenderCost.estimate(opts).chunk_frame_limits(
-            RENDER_TIMEOUT.total_seconds())
+        fewest, most = RenderCost.chunk_limits_on_any_node(opts, RENDER_TIMEOUT.total_seconds())
         return chunking.plan_chunks(info.num_frames, opts.batch_size, chunks,
                                     min_chunk_frames or fewest, most)

@@ -25,7 +25,7 @@ def generate(tmp_path: Path, inputs: dict[str, Path], checkpoints: Path, *args: 
     command = [sys.executable, "-m", "sadtalker", "generate",
                "--image", str(image or inputs["image"]), "--audio", str(audio or inputs["audio"]),
                "--landmarks", str(inputs["landmarks"]), "--checkpoints", str(checkpoints),
-               "--out", str(out), "--precision", "bf16", *args]
+               "--out", str(out), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=600,
                           check=False), out
 
@@ -77,3 +77,22 @@ def test_a_100ms_clip_is_short_but_works(tmp_path: Path, example_inputs: dict[st
     info = probe(out)
     assert info.frames == 2 and info.audio_seconds == pytest.approx(0.08, abs=0.03)
     assert [p.name for p in out.parent.iterdir()] == ["talking.mp4"]
+
+
+def test_bf16_on_a_cpu_without_it_fails_at_once_naming_the_feature(
+        tmp_path: Path, example_inputs: dict[str, Path], checkpoints: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI in this process, on an AVX2 CPU as `sadtalker.cpu` would detect it."""
+    from sadtalker import cli, options
+    from sadtalker.cpu import CpuClass
+
+    monkeypatch.setattr(options, "cpu_class", lambda: CpuClass.AVX2)
+    out = tmp_path / "talking.mp4"
+    code = cli.main(["generate", "--image", str(example_inputs["image"]),
+                     "--audio", str(example_inputs["audio"]), "--checkpoints", str(checkpoints),
+                     "--landmarks", str(example_inputs["landmarks"]), "--out", str(out),
+                     "--precision", "bf16"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not out.exists()
+    assert err == [("error: precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or "
+                   "AMX); this one is avx2 class: use precision auto or fp32")]

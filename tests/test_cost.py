@@ -6,20 +6,46 @@ import pytest
 
 from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.cost import MAX_OVERHEAD, TIMEOUT_SHARE, RenderCost
+from sadtalker.cpu import CpuClass
+from sadtalker.errors import OptionError
 from sadtalker.options import GenerateOptions
 
 HOUR = 3600.0
 
 
-def test_options_that_cost_more_per_frame_estimate_more():
-    def frame(**kwargs) -> float:
-        return RenderCost.estimate(GenerateOptions(**kwargs)).frame_seconds
+def frame(cpu: CpuClass, **kwargs) -> float:
+    return RenderCost.estimate(GenerateOptions(**kwargs), cpu).frame_seconds
 
-    assert frame(precision="bf16") < frame(precision="fp32")
-    assert frame(precision="bf16", size=512) > 3 * frame(precision="bf16")
-    assert frame(precision="bf16", enhancer="gfpgan") > 3 * frame(precision="bf16")
-    assert (frame(precision="fp32", enhancer="gfpgan") - frame(precision="fp32")
-            > frame(precision="bf16", enhancer="gfpgan") - frame(precision="bf16"))
+
+def test_options_that_cost_more_per_frame_estimate_more():
+    bf16 = CpuClass.AVX512_BF16
+    assert frame(bf16, precision="bf16") < frame(bf16, precision="fp32")
+    assert frame(bf16, precision="bf16", size=512) > 3 * frame(bf16, precision="bf16")
+    assert frame(bf16, precision="bf16", enhancer="gfpgan") > 3 * frame(bf16, precision="bf16")
+    assert (frame(bf16, precision="fp32", enhancer="gfpgan") - frame(bf16, precision="fp32")
+            > frame(bf16, precision="bf16", enhancer="gfpgan") - frame(bf16, precision="bf16"))
+
+
+@pytest.mark.parametrize("cpu", list(CpuClass))
+def test_every_class_has_figures_for_every_option_it_runs(cpu):
+    for size in (256, 512):
+        for enhancer in ("none", "gfpgan"):
+            assert frame(cpu, size=size, enhancer=enhancer) > 0  # auto: what the class runs
+    assert frame(CpuClass.AVX2, precision="fp32") > frame(CpuClass.AVX512_BF16, precision="fp32")
+    with pytest.raises(OptionError, match="bf16"):
+        frame(CpuClass.AVX2, precision="bf16")
+
+
+def test_chunk_limits_hold_on_the_fastest_and_the_slowest_class():
+    options = GenerateOptions(size=512, enhancer="gfpgan", precision="fp32")
+    fewest, most = RenderCost.chunk_limits_on_any_node(options, HOUR)
+    for cpu in CpuClass:
+        cost = RenderCost.estimate(options, cpu)
+        assert cost.chunk_seconds_total(Chunk(0, 0, most)) <= TIMEOUT_SHARE * HOUR
+        assert cost.chunk_seconds <= MAX_OVERHEAD * fewest * cost.frame_seconds + 1e-9
+    bf16 = GenerateOptions(precision="bf16")  # only bf16 nodes run it: their limits alone
+    assert RenderCost.chunk_limits_on_any_node(bf16, HOUR) == RenderCost.estimate(
+        bf16, CpuClass.AVX512_BF16).chunk_frame_limits(HOUR)
 
 
 def test_chunk_limits_bound_the_overhead_and_the_timeout():

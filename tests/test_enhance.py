@@ -109,6 +109,7 @@ def test_frames_must_be_uint8_rgb(enhance_module) -> None:
         enhancer.enhance(np.zeros((1, 8, 8, 3), np.float32))
 
 
+@pytest.mark.bf16
 def test_bfloat16_gfpgan_restores_close_to_float32(enhancer_dir: Path, enhance_module,
                                                    no_network: None, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from sadtalker.cpu import CpuClass
 from sadtalker.errors import OptionError
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions, Precision, Preprocess
 
@@ -42,12 +43,45 @@ def test_out_of_range_options_name_the_problem(kwargs, fragment):
     assert fragment in str(info.value)
 
 
-def test_auto_precision_is_decided_once_from_the_cpu(monkeypatch):
+def test_auto_picks_the_fastest_precision_the_cpu_runs_natively():
     assert DEFAULTS.precision is Precision.AUTO
-    for native, expected in ((True, Precision.BF16), (False, Precision.FP32)):
-        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda n=native: n)
-        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert Precision.AUTO.resolve(CpuClass.AVX512_BF16) is Precision.BF16
+    assert Precision.AUTO.resolve(CpuClass.AVX512) is Precision.FP32
+    assert Precision.AUTO.resolve(CpuClass.AVX2) is Precision.FP32
+    for cpu in CpuClass:
+        assert Precision.FP32.resolve(cpu) is Precision.FP32
+
+
+@pytest.mark.parametrize("cpu", [CpuClass.AVX512, CpuClass.AVX2])
+def test_bf16_is_refused_where_the_cpu_lacks_it(cpu):
+    with pytest.raises(OptionError) as info:
+        Precision.BF16.resolve(cpu)
+    assert str(info.value) == (f"precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 "
+                               f"or AMX); this one is {cpu.value} class: use precision auto or "
+                               f"fp32")
+    assert Precision.BF16.resolve(CpuClass.AVX512_BF16) is Precision.BF16
+
+
+def test_options_are_resolved_once_for_this_machine(monkeypatch):
+    from sadtalker import options
+
+    for cpu, expected in ((CpuClass.AVX512_BF16, Precision.BF16), (CpuClass.AVX2, Precision.FP32)):
+        monkeypatch.setattr(options, "cpu_class", lambda c=cpu: c)
         resolved = DEFAULTS.with_resolved_precision()
         assert resolved.precision is expected
         assert resolved.to_dict()["precision"] == expected.value  # what the render pods read
-    assert Precision.FP32.resolve() is Precision.FP32 and Precision.BF16.resolve() is Precision.BF16
+    with pytest.raises(OptionError, match="avx2 class"):
+        GenerateOptions(precision="bf16").with_resolved_precision()
+
+
+def test_cpu_class_follows_torchs_view_of_the_cpu(monkeypatch):
+    from sadtalker import cpu
+
+    for bf16, avx512, expected in ((True, True, CpuClass.AVX512_BF16),
+                                   (False, True, CpuClass.AVX512), (False, False, CpuClass.AVX2)):
+        cpu.cpu_class.cache_clear()
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda b=bf16: b)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_supported", lambda a=avx512: a)
+        assert cpu.cpu_class() is expected
+    cpu.cpu_class.cache_clear()

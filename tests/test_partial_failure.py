@@ -14,7 +14,7 @@ from sadtalker.examples import speak
 from sadtalker.options import GenerateOptions
 from sadtalker.render.renderer import Renderer
 
-OPTIONS = GenerateOptions(precision="bf16", batch_size=2, seed=5)
+OPTIONS = GenerateOptions(batch_size=2, seed=5)
 
 
 class PodLost(RuntimeError):

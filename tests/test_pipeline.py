@@ -24,20 +24,19 @@ def short_speech(tmp_path_factory) -> Path:
     return speak("Hello there.", tmp_path_factory.mktemp("short") / "short.wav", seconds=0.4)
 
 
-def test_cli_generates_a_2s_crop_video(tmp_path, checkpoints, example_inputs):
+def test_cli_generates_a_crop_video(tmp_path, checkpoints, example_inputs, short_speech):
     out = tmp_path / "talking.mp4"
     result = subprocess.run(
         [sys.executable, "-m", "sadtalker", "generate", "--image", str(example_inputs["image"]),
-         "--audio", str(example_inputs["audio"]), "--landmarks", str(example_inputs["landmarks"]),
-         "--checkpoints", str(checkpoints), "--out", str(out), "--precision", "bf16",
-         "--batch-size", "5"],
+         "--audio", str(short_speech), "--landmarks", str(example_inputs["landmarks"]),
+         "--checkpoints", str(checkpoints), "--out", str(out), "--batch-size", "5"],
         capture_output=True, text=True, timeout=1200, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "SYNTHETIC" in result.stderr  # the CLI warns
     info = probe(out)
-    assert (info.frames, info.fps, info.width, info.height) == (50, 25.0, 256, 256)
+    assert (info.frames, info.fps, info.width, info.height) == (10, 25.0, 256, 256)
     assert info.video_codec == "h264" and info.audio_codec == "aac"
-    assert abs(info.audio_seconds - 2.0) <= 0.05
+    assert abs(info.audio_seconds - 0.4) <= 0.05
     assert "SYNTHETIC" in info.comment
     frames = read_frames(out)
     assert frames.std() > 10  # an image, not a flat field
@@ -46,7 +45,7 @@ def test_cli_generates_a_2s_crop_video(tmp_path, checkpoints, example_inputs):
 
 def test_full_mode_pastes_into_the_photo(tmp_path, checkpoints, example_inputs, short_speech):
     out = tmp_path / "full.mp4"
-    options = GenerateOptions(preprocess="extfull", precision="bf16", batch_size=5)
+    options = GenerateOptions(preprocess="extfull", batch_size=5)
     pipeline.generate(example_inputs["image"], short_speech, out, options,
                       checkpoints=checkpoints, landmarks=example_inputs["landmarks"])
     info = probe(out)
@@ -58,11 +57,10 @@ def test_full_mode_pastes_into_the_photo(tmp_path, checkpoints, example_inputs, 
 
 
 def test_enhancer_runs_on_the_pasted_frames(tmp_path, checkpoints, example_inputs):
-    speech = speak("Hi.", tmp_path / "hi.wav", seconds=0.12)  # 3 frames: GFPGAN costs ~9 s each
+    speech = speak("Hi.", tmp_path / "hi.wav", seconds=0.12)  # 3 frames: GFPGAN is costly
     plain, enhanced = tmp_path / "plain.mp4", tmp_path / "enhanced.mp4"
     for enhancer, out in (("none", plain), ("gfpgan", enhanced)):
-        options = GenerateOptions(preprocess="full", enhancer=enhancer, precision="bf16",
-                                  batch_size=3)
+        options = GenerateOptions(preprocess="full", enhancer=enhancer, batch_size=3)
         pipeline.generate(example_inputs["image"], speech, out, options,
                           checkpoints=checkpoints, landmarks=example_inputs["landmarks"])
     info = probe(enhanced)
@@ -72,7 +70,7 @@ def test_enhancer_runs_on_the_pasted_frames(tmp_path, checkpoints, example_input
 
 def test_same_seed_same_bytes_whatever_the_chunking(tmp_path, checkpoints, example_inputs,
                                                     short_speech):
-    options = GenerateOptions(precision="bf16", batch_size=2, seed=7)
+    options = GenerateOptions(batch_size=2, seed=7)
     whole = pipeline.generate(example_inputs["image"], short_speech, tmp_path / "a.mp4", options,
                               checkpoints=checkpoints, landmarks=example_inputs["landmarks"])
     split = pipeline.generate(example_inputs["image"], short_speech, tmp_path / "b.mp4", options,

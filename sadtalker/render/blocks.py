@@ -51,10 +51,11 @@ class DownBlock3d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.norm(self.conv(x)), inplace=True)
-        if not x.is_contiguous(memory_format=torch.channels_last_3d):
+        if x.dtype != torch.bfloat16 and not x.is_contiguous(
+                memory_format=torch.channels_last_3d):
             return F.avg_pool3d(x, (1, 2, 2))
-        # Channels-last (the bf16 frame path): the same averages as a 2-D pool of each depth
-        # slice (a view), which CPU avg_pool2d also runs in bfloat16, keeping the layout.
+        # CPU avg_pool3d has no bfloat16 kernel and drops channels-last: the same averages as a
+        # 2-D pool of each depth slice (a view), which runs in either dtype and layout.
         n, c, d, h, w = x.shape
         slices = x.transpose(1, 2).reshape(n * d, c, h, w)
         return F.avg_pool2d(slices, 2).view(n, d, c, h // 2, w // 2).transpose(1, 2)
