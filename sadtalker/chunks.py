@@ -7,12 +7,9 @@ from dataclasses import dataclass
 
 from sadtalker.errors import OptionError
 
-# The most frames one render chunk holds, so that every chunk finishes well inside the render
-# task's 1 h timeout (tasks/config.py RENDER_TIMEOUT) whatever the options. On the render pod's
-# 2 cores the renderer costs ~7.6 s/frame at 256 in fp32 (~3.4 in bf16) and ~4x that at 512;
-# the GFPGAN enhancer adds ~9 s/frame. The slowest run (512, fp32, gfpgan) is ~39 s/frame, so
-# 64 frames take ~42 min, leaving a third of the hour for loading models, slower nodes and the
-# encoder. 64 is also the largest batch size, so every batch fits in a chunk.
+# The most frames one chunk holds unless the caller bounds it: the largest batch size, so every
+# batch fits in a chunk. The workflow bounds chunks by their measured cost on the slowest CPU
+# class instead (sadtalker.cost.RenderCost.chunk_limits_on_any_node), against its timeout.
 MAX_CHUNK_FRAMES = 64
 
 

@@ -30,17 +30,27 @@ AVX512_BF16, AVX512, AVX2 = CpuClass.AVX512_BF16, CpuClass.AVX512, CpuClass.AVX2
 #   ratio of the same run (256 2.13/1.08, 512 9.01/4.41). GFPGAN: `--seconds 1 --enhancer
 #   gfpgan [--preprocess full]` minus the plain render (bf16 3.33 - 1.06, 3.50 - 1.07; fp32
 #   3.80 - 1.20, 4.03 - 1.22).
+#
+# AVX2: AMD EPYC, 2 cores with avx2 fma (no AVX-512, no BF16), 2026-12-01;
+#   `bench/pipeline_stages.py --still --seconds 1` (256: 7.72), `--size 512 --seconds 0.24`
+#   (38.61); GFPGAN: `--seconds 0.4 --enhancer gfpgan [--preprocess full]` minus the plain
+#   render (17.42 - 7.72 in crop, 15.78 - 7.72 in full mode; the larger is kept).
 RENDER_SECONDS = {
     (AVX512_BF16, 256, Precision.FP32): 2.1, (AVX512_BF16, 256, Precision.BF16): 1.07,
     (AVX512_BF16, 512, Precision.FP32): 9.5, (AVX512_BF16, 512, Precision.BF16): 4.64,
+    (AVX2, 256, Precision.FP32): 7.72, (AVX2, 512, Precision.FP32): 38.6,
 }
-ENHANCE_SECONDS = {(AVX512_BF16, Precision.FP32): 2.8, (AVX512_BF16, Precision.BF16): 2.4}
+ENHANCE_SECONDS = {
+    (AVX512_BF16, Precision.FP32): 2.8, (AVX512_BF16, Precision.BF16): 2.4,
+    (AVX2, Precision.FP32): 9.7,
+}
+# A render pod's fixed cost by class: imports, model load and the source's encoding (the same
+# runs' render_load stage: 5 s and 12.9-16.3 s).
+LOAD_SECONDS = {AVX512_BF16: 5.0, AVX2: 14.0}
 # Classes with no machine to measure on take the figures of one that bounds them from above:
 # AVX-512 without BF16 runs the same fp32 kernels as AVX2 with wider vectors.
 MEASURED_AS = {AVX512: AVX2}
-# A render pod's fixed cost: imports, model load and the source's encoding (5 s measured), plus
-# pod scheduling and start with the image already on the node (assumed; not measurable here).
-LOAD_SECONDS = 5.0
+# Pod scheduling and start with the image already on the node (assumed; not measurable here).
 POD_START_SECONDS = 20.0
 # The stages around the render fan-out, one after another on their own pods: ingest with the
 # weights' fingerprint, the face stage (the mel runs beside it), coefficients, chunk planning
@@ -67,7 +77,7 @@ class RenderCost:
         frame = RENDER_SECONDS[measured, options.size, precision]
         if options.enhancer is Enhancer.GFPGAN:
             frame += ENHANCE_SECONDS[measured, precision]
-        return cls(frame, LOAD_SECONDS + POD_START_SECONDS)
+        return cls(frame, LOAD_SECONDS[measured] + POD_START_SECONDS)
 
     @classmethod
     def chunk_limits_on_any_node(cls, options: GenerateOptions,

@@ -43,22 +43,18 @@ IMAGE_SPEC = ImageSpec(
 )
 IMAGE: str | ImageSpec = os.environ.get("SADTALKER_IMAGE") or IMAGE_SPEC
 
-# Requests per pod. The renderer is the heavy stage (~3.4-7.6 s per 256 px frame on one core
-# pair); the others decode, crop or run small networks once per clip.
+# Requests per pod. The renderer is the heavy stage (seconds per frame: sadtalker/cost.py);
+# the others decode, crop or run small networks once per clip.
 LIGHT_CPUS = 1
 FACE_CPUS = 2
 RENDER_CPUS = 2
 LIGHT = Resources(cpu=str(LIGHT_CPUS), mem="1Gi")
 FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
-# Render pod memory, measured as the peak RSS of the render stage in its own process at 256,
-# batch 2, with freed memory kept in the heap once the networks are loaded, as the task does
-# (bench/pipeline_stages.py, synthetic weights of the official sizes), bf16: 1.96 GiB in crop
-# or full mode (set while loading), 2.46 / 2.47 GiB with GFPGAN; fp32 (nodes without native
-# bf16) was measured at 3.15 GiB in extfull + GFPGAN; at 512, bf16: 3.55 GiB in crop mode,
-# 4.06 GiB in full mode with GFPGAN. Frames stream to the encoder one batch at a time, so
-# memory does not depend on the chunk's length; it grows with the batch size and with the photo
-# in full modes. 5Gi covers the largest measured case.
-RENDER = Resources(cpu=str(RENDER_CPUS), mem="5Gi")
+# Render pod memory covers the largest peak RSS of the render stage that bench/pipeline_stages.py
+# measures on any CPU class (512 in fp32, the path of CPUs without native bf16: 5.66 GiB;
+# README, "Performance and cost"). Frames stream to the encoder one batch at a time, so memory
+# does not depend on the chunk's length; it grows with the size, the batch size and the photo.
+RENDER = Resources(cpu=str(RENDER_CPUS), mem="7Gi")
 STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
 
 # Retries spend only on recoverable errors (see tasks.errors): bad input fails at once.

@@ -75,7 +75,7 @@ def test_other_stages_are_not_cached(package: Path, name: str) -> None:
     ("audio_to_mel", "1", "1Gi", 2, 600),
     ("crop_and_extract", "2", "2Gi", 2, 1200),
     ("audio_to_coeffs", "2", "2Gi", 2, 1200),
-    ("render_chunk", "2", "5Gi", 3, 3600),
+    ("render_chunk", "2", "7Gi", 3, 3600),
     ("stitch", "1", "2Gi", 2, 1200),
 ])
 def test_resources_retries_timeouts(package: Path, name: str, cpu: str, memory: str,
