@@ -1,12 +1,13 @@
 """The audio front end: decode speech to 16 kHz mono, SadTalker's mel spectrogram, and the
 80x16 mel window each video frame is driven by.
 
-Every constant below is SadTalker's (wav2lip's hparams); changing one changes what the
-coefficient networks see, so they are stated once here.
+The audio constants are SadTalker's (wav2lip's hparams) and its loader's; changing one changes
+what the coefficient networks see, so they are stated once here.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import scipy.signal
+import soxr
 
 from sadtalker.errors import AudioError
 
@@ -36,30 +38,29 @@ MEL_FRAMES_PER_SECOND = SAMPLE_RATE / HOP
 WINDOW_LEAD_FRAMES = 2  # a window starts this many video frames (80 ms) before its frame
 MAX_AUDIO_SECONDS = 600
 MIN_FRAMES = 1  # a video needs at least one 40 ms frame
+RESAMPLER = "soxr_hq"  # librosa.load's default resampler, which SadTalker loads audio with
+AU_MAGIC = 0x2E736E64  # ".snd", the first word of a Sun .au stream
+AU_FLOAT32 = 6  # .au encoding code of 32-bit IEEE float samples
+AU_HEADER_BYTES = 24
 
 
 def load_audio(path: str | os.PathLike[str], max_seconds: float = MAX_AUDIO_SECONDS) -> np.ndarray:
     """Decode any audio ffmpeg reads (wav, mp3, m4a, flac, ogg, ...) to float32 mono 16 kHz.
 
-    Uses the ffmpeg binary bundled with imageio-ffmpeg, so no system ffmpeg is needed.
+    ffmpeg (the binary bundled with imageio-ffmpeg) decodes at the file's own rate; the channels
+    are averaged and the result resampled by soxr, as `librosa.load(path, sr=16000)` does in
+    SadTalker, so the samples the mel sees are the public code's.
     """
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"audio file {path} does not exist: pass the path of a speech clip")
-    command = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path),
-        # decode one second past the limit only: enough to tell that a clip is too long
-        "-t", str(max_seconds + 1), "-vn", "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-",
-    ]
-    result = subprocess.run(command, capture_output=True, check=False)  # failures become AudioError
-    if result.returncode != 0:
-        lines = result.stderr.decode(errors="replace").strip().splitlines()
-        reason = lines[-1] if lines else "ffmpeg failed"
-        raise AudioError(f"cannot decode {path.name} as audio ({reason}): "
-                         "pass a wav, mp3, m4a, flac or ogg speech file")
-    wav = np.frombuffer(result.stdout, dtype=np.float32)
-    if wav.size == 0:
+    samples, rate = _decode(path, max_seconds)
+    if samples.size == 0:
         raise AudioError(f"{path.name} contains no audio samples: pass a clip with speech in it")
+    if not np.isfinite(samples).all():
+        raise AudioError(f"{path.name} decodes to non-finite samples: "
+                         "re-encode it (e.g. as 16-bit wav)")
+    wav = resample(samples.mean(axis=1), rate)
     if wav.size < MIN_FRAMES * SAMPLES_PER_FRAME:
         raise AudioError(f"{path.name} is {wav.size / SAMPLE_RATE * 1000:.0f} ms long: at least "
                          f"{MIN_FRAMES} video frame of {1000 // FPS} ms is needed; "
@@ -67,10 +68,41 @@ def load_audio(path: str | os.PathLike[str], max_seconds: float = MAX_AUDIO_SECO
     if wav.size > max_seconds * SAMPLE_RATE:
         raise AudioError(f"{path.name} is longer than the {max_seconds:g} s limit: cut it, "
                          "or raise the limit (max_seconds / --max-audio-seconds)")
-    if not np.isfinite(wav).all():
-        raise AudioError(f"{path.name} decodes to non-finite samples: "
-                         "re-encode it (e.g. as 16-bit wav)")
     return wav
+
+
+def _decode(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
+    """(num_samples, channels) float32 samples at the file's own rate, and that rate."""
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path),
+        # decode one second past the limit only: enough to tell that a clip is too long
+        "-t", str(max_seconds + 1), "-vn", "-f", "au", "-c:a", "pcm_f32be", "-",
+    ]
+    result = subprocess.run(command, capture_output=True, check=False)  # failures become AudioError
+    if result.returncode != 0:
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = lines[-1] if lines else "ffmpeg failed"
+        raise AudioError(f"cannot decode {path.name} as audio ({reason}): "
+                         "pass a wav, mp3, m4a, flac or ogg speech file")
+    # Sun .au carries the rate and channel count through a pipe: a header of big-endian
+    # uint32 (magic, data offset, data size, encoding, rate, channels), then the samples
+    header = np.frombuffer(result.stdout[:AU_HEADER_BYTES], ">u4")
+    if header.size < 6 or header[0] != AU_MAGIC or header[3] != AU_FLOAT32:
+        raise AudioError(f"cannot decode {path.name} as audio (ffmpeg wrote no float samples): "
+                         "pass a wav, mp3, m4a, flac or ogg speech file")
+    offset, rate, channels = int(header[1]), int(header[4]), int(header[5])
+    samples = np.frombuffer(result.stdout[offset:], dtype=">f4").astype(np.float32)
+    return samples.reshape(-1, channels), rate
+
+
+def resample(wav: np.ndarray, rate: int) -> np.ndarray:
+    """`wav` at `rate` resampled to 16 kHz as librosa.resample does: soxr, then cut or
+    zero-padded to ceil(len * 16000 / rate) samples."""
+    if rate == SAMPLE_RATE:
+        return wav.astype(np.float32)
+    length = math.ceil(len(wav) * (SAMPLE_RATE / rate))  # librosa's rounding, float ratio first
+    out = soxr.resample(wav.astype(np.float32), rate, SAMPLE_RATE, quality=RESAMPLER)
+    return np.pad(out[:length], (0, max(0, length - len(out)))).astype(np.float32)
 
 
 def num_frames(num_samples: int) -> int:

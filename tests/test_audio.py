@@ -134,6 +134,23 @@ def test_too_long_audio_names_the_limit(speech_wav: Path) -> None:
         audio.load_audio(speech_wav, max_seconds=1.5)
 
 
+@pytest.mark.parametrize(("rate", "channels"), [(22050, 1), (44100, 1), (48000, 2)])
+def test_windows_match_librosa_load_at_16k(speech_wav: Path, tmp_path: Path, rate: int,
+                                           channels: int) -> None:
+    """SadTalker loads speech with librosa.load(path, sr=16000): the windows computed from
+    those samples are ours, whatever the file's rate and channels."""
+    path = speech_wav
+    if (rate, channels) != (22050, 1):  # espeak-ng speaks at 22.05 kHz mono
+        path = tmp_path / f"speech-{rate}-{channels}.wav"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(speech_wav),
+                        "-ar", str(rate), "-ac", str(channels), str(path)], check=True)
+    assert soundfile.info(path).samplerate == rate
+    expected = audio.AudioFeatures.from_wav(librosa.load(path, sr=16000)[0])
+    features = audio.AudioFeatures.from_file(path)
+    assert features.num_samples == expected.num_samples
+    assert np.abs(features.windows - expected.windows).max() < 1e-4
+
+
 @pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (48000, 2)])
 def test_other_rates_and_stereo_become_the_same_16k_mono_speech(
         speech_wav: Path, tmp_path: Path, rate: int, channels: int) -> None:
