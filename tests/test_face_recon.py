@@ -47,7 +47,9 @@ def test_output_matches_the_public_reconnet(recon_file):
     aligned, _ = align_face(crop, mapped)
     out = regress(load_recon(recon_file), aligned).full
     assert out.shape == (NUM_COEFFS,)
-    np.testing.assert_allclose(out, expected["recon"]["output"], atol=1e-4, rtol=0)
+    # fp32 ResNet-50 sums in a different order on each CPU class's kernels: the expectations
+    # (computed on AVX-512) hold to 1e-4, relative for the few outputs above 1
+    np.testing.assert_allclose(out, expected["recon"]["output"], atol=1e-4, rtol=1e-4)
 
 
 def test_missing_key_is_a_checkpoint_error(tmp_path):
