@@ -58,8 +58,11 @@ def _add_weights(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--dir", type=Path)
     d.add_argument("--group", action="append", choices=[g.value for g in weights.Group],
                    help="feature groups to fetch (repeatable; default: all)")
-    v = verbs.add_parser("verify", help="check each file against its published sha256")
+    v = verbs.add_parser("verify", help="check each file against its published sha256; exit 1 "
+                         "when one is missing or damaged")
     v.add_argument("--dir", type=Path)
+    v.add_argument("--group", action="append", choices=[g.value for g in weights.Group],
+                   help="feature groups to check (repeatable; default: all)")
     s = verbs.add_parser("synthesize", help="write random-weight files in the official layout")
     s.add_argument("--dir", type=Path)
     s.add_argument("--size", type=int, action="append", choices=SIZES)
@@ -122,10 +125,15 @@ def _download(args: argparse.Namespace) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    groups = [weights.Group(g) for g in args.group] if args.group else list(weights.Group)
+    unusable = (weights.FileState.MISSING, weights.FileState.CORRUPT)
     bad = 0
-    for status in weights.verify(args.dir):
+    for status in weights.verify(args.dir, weights.names_for(groups)):
         print(f"{status.state.value:9s} {status.name}: {status.detail}")
-        bad += status.state == weights.FileState.CORRUPT
+        bad += status.state in unusable
+    if bad:
+        print(f"error: {bad} file(s) missing or damaged: run 'sadtalker weights download'",
+              file=sys.stderr)
     return 1 if bad else 0
 
 

@@ -41,7 +41,15 @@ def test_bad_option_is_rejected_by_the_parser(tmp_path: Path):
     assert result.returncode == 2 and "invalid choice: 'zoom'" in result.stderr
 
 
-def test_verify_lists_every_file(tmp_path: Path):
+def test_verify_lists_every_file_and_fails_when_files_are_missing(tmp_path: Path):
     result = run_cli("weights", "verify", "--dir", str(tmp_path))
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert result.stdout.count("missing") == 9
+    assert result.stderr.strip() == ("error: 9 file(s) missing or damaged: run 'sadtalker "
+                                     "weights download'")
+
+
+def test_verify_passes_on_the_groups_that_are_there(tmp_path: Path, checkpoints: Path):
+    result = run_cli("weights", "verify", "--dir", str(checkpoints), "--group", "core")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "missing" not in result.stdout and result.stdout.count("synthetic") >= 3
