@@ -60,19 +60,27 @@ class PreparedFace:
                        json.loads(str(data["crop_info"])))
 
 
-def required_files(options: GenerateOptions, detect: bool) -> list[str]:
-    """The checkpoint files a run with these options reads."""
+def required_files(options: GenerateOptions, detect: bool, references: bool = False) -> list[str]:
+    """The checkpoint files a run with these options reads: `detect` when the portrait's
+    landmarks are detected, `references` when a reference video (eye blinks or pose) is read,
+    whose frames are always detected and regressed at the reference size."""
     names = [weights.sadtalker_file(options.size), weights.mapping_file(options.coeff_channels)]
-    if detect:
+    if references:
+        from sadtalker.face.reference_video import REFERENCE_SIZE  # imports face-alignment
+
+        if weights.sadtalker_file(REFERENCE_SIZE) not in names:
+            names.append(weights.sadtalker_file(REFERENCE_SIZE))
+    if detect or references:
         names += [weights.S3FD, weights.FAN_2D]
     if options.enhancer is Enhancer.GFPGAN:
         names += [weights.GFPGAN, weights.RETINAFACE, weights.PARSENET]
     return names
 
 
-def check_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect: bool) -> None:
+def check_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect: bool,
+                      references: bool = False) -> None:
     """Fail before any work when a file the run needs is missing."""
-    for name in required_files(options, detect):
+    for name in required_files(options, detect, references):
         weights.locate(name, checkpoints)
 
 
@@ -218,7 +226,8 @@ def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEF
              chunk_frames: int | None = None) -> Path:
     """The whole pipeline in this process; returns `out` (written only when complete)."""
     options = options.with_resolved_precision()  # bf16 on a CPU without it fails here, at once
-    check_checkpoints(options, checkpoints, detect=landmarks is None)
+    check_checkpoints(options, checkpoints, detect=landmarks is None,
+                      references=ref_eyeblink is not None or ref_pose is not None)
     features = prepare_audio(audio, options.max_audio_seconds)
     face = prepare_face(image, options, checkpoints, landmarks)
     coeffs = make_coefficients(features, face, options, checkpoints, ref_eyeblink, ref_pose)

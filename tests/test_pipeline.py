@@ -87,3 +87,22 @@ def test_missing_checkpoint_fails_before_any_work(tmp_path, example_inputs):
         pipeline.generate(example_inputs["image"], example_inputs["audio"], tmp_path / "o.mp4",
                           checkpoints=tmp_path)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_reference_video_needs_the_detector_even_with_given_landmarks(tmp_path, checkpoints,
+                                                                        example_inputs):
+    """Reference videos' frames are always detected: with the detector's files absent the run
+    stops before any work, naming the first one, instead of failing mid-way."""
+    from sadtalker import weights
+    from sadtalker.errors import CheckpointError
+
+    for name in pipeline.required_files(GenerateOptions(), detect=False):
+        (tmp_path / name).symlink_to(checkpoints / name)
+    assert weights.S3FD not in pipeline.required_files(GenerateOptions(), detect=False)
+    with pytest.raises(CheckpointError, match=weights.S3FD):
+        pipeline.generate(example_inputs["image"], example_inputs["audio"], tmp_path / "o.mp4",
+                          checkpoints=tmp_path, landmarks=example_inputs["landmarks"],
+                          ref_pose=example_inputs["audio"])
+    assert not (tmp_path / "o.mp4").exists()
+    required = pipeline.required_files(GenerateOptions(size=512), detect=False, references=True)
+    assert weights.sadtalker_file(256) in required and weights.FAN_2D in required
