@@ -138,7 +138,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     log.info("%s, torch kernels: %s", cpu.describe(), torch.backends.cpu.get_cpu_capability())
-    measured = [p for p in PATHS if p is Precision.FP32 or cpu.cpu_class().native_bf16]
+    measured = [p for p in PATHS if p.runs_on(cpu.cpu_class())]
     for skipped in sorted(set(PATHS) - set(measured)):
         log.info("%s skipped: this CPU has no native %s (needs avx512_bf16 or amx_bf16)",
                  skipped.value, skipped.value)

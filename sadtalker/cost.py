@@ -86,7 +86,7 @@ class RenderCost:
         pod lands on: the overhead bound from the fastest class that runs their (resolved)
         precision, where a pod's fixed cost weighs most, the timeout bound from the slowest."""
         costs = sorted((cls.estimate(options, cpu) for cpu in CpuClass
-                        if options.precision is not Precision.BF16 or cpu.native_bf16),
+                        if options.precision.runs_on(cpu)),
                        key=lambda cost: cost.frame_seconds)
         fewest, _ = costs[0].chunk_frame_limits(timeout_seconds)
         _, most = costs[-1].chunk_frame_limits(timeout_seconds)

@@ -53,6 +53,10 @@ class Precision(str, Enum):
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-4), on any CPU
     BF16 = "bf16"  # ~2x fewer seconds per frame, ~42 dB PSNR vs fp32; native bf16 CPUs only
 
+    def runs_on(self, cpu: CpuClass) -> bool:
+        """Whether `cpu` computes this precision natively (AUTO runs anywhere)."""
+        return self is not Precision.BF16 or cpu.native_bf16
+
     def resolve(self, cpu: CpuClass | None = None) -> Precision:
         """AUTO as the fastest precision `cpu` (default: this machine's) runs natively.
 
@@ -62,7 +66,7 @@ class Precision(str, Enum):
         cpu = cpu or cpu_class()
         if self is Precision.AUTO:
             return Precision.BF16 if cpu.native_bf16 else Precision.FP32
-        if self is Precision.BF16 and not cpu.native_bf16:
+        if not self.runs_on(cpu):
             raise OptionError(
                 f"precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or AMX); this "
                 f"one is {cpu.value} class: use precision auto or fp32")

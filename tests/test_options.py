@@ -60,6 +60,7 @@ def test_bf16_is_refused_where_the_cpu_lacks_it(cpu):
                                f"or AMX); this one is {cpu.value} class: use precision auto or "
                                f"fp32")
     assert Precision.BF16.resolve(CpuClass.AVX512_BF16) is Precision.BF16
+    assert not Precision.BF16.runs_on(cpu) and Precision.FP32.runs_on(cpu)
 
 
 def test_options_are_resolved_once_for_this_machine(monkeypatch):
