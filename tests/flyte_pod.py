@@ -64,6 +64,20 @@ def registration_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("SADTALKER_")}
 
 
+def checkout(repo: Path, destination: Path, files: dict[str, str]) -> Path:
+    """The repository's tracked files copied to `destination`, plus `files` (path: text), as a
+    deploying team's checkout would hold them."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        if (repo / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / name, destination / name)
+    for name, text in files.items():
+        (destination / name).write_text(text)
+    return destination
+
+
 def package(repo: Path, out: Path, image: str, copy: str, env: dict[str, str]) -> Package:
     """`pyflyte --pkgs workflows package` with `--copy` as given, unpacked into `out`."""
     pyflyte = Path(sys.executable).parent / "pyflyte"

@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
+from flyte_pod import checkout, registration_env
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import execution_pb2
 
 from tasks.cache import AUDIO_CACHE_VERSION, FACE_CACHE_VERSION
 from tasks.config import IMAGE_SPEC, RENDER_CONCURRENCY
+from workflows.batch import CLIP_CONCURRENCY
 
 REPO = Path(__file__).resolve().parent.parent
 FALLBACK_IMAGE = "ghcr.io/sadtalker-flyte/sadtalker:test"
 
 
+NIGHTLY = """\
+cron = "30 2 * * 1-5"
+alert_emails = ["oncall@acme.com"]
+[inputs]
+image = "s3://acme/portrait.png"
+audios = ["s3://acme/mon.wav", "s3://acme/tue.wav"]
+size = 512
+preprocess = "full"
+"""
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The unpacked output of `pyflyte --pkgs workflows package` (no network, no docker)."""
+    """The unpacked output of `pyflyte --pkgs workflows package` (no network, no docker), in a
+    checkout that configures the nightly batch."""
     out = tmp_path_factory.mktemp("package")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SADTALKER_")}
+    source = checkout(REPO, out / "checkout", {"workflows/nightly.toml": NIGHTLY})
     pyflyte = Path(sys.executable).parent / "pyflyte"
     done = subprocess.run([str(pyflyte), "--pkgs", "workflows", "package", "--image",
                            FALLBACK_IMAGE, "-f", "-o", str(out / "out.tgz")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)  # the assert below shows pyflyte's output
+                          cwd=source, env=registration_env(), capture_output=True, text=True,
+                          timeout=120, check=False)  # the assert below shows pyflyte's output
     assert done.returncode == 0, done.stdout + done.stderr
     with tarfile.open(out / "out.tgz") as tar:
         tar.extractall(out / "pb", filter="data")
@@ -51,8 +64,8 @@ def resources(spec: task_pb2.TaskSpec) -> dict[str, str]:
 
 def test_every_entity_is_packaged(package: Path) -> None:
     names = sorted(p.name.split("_", 1)[1] for p in package.iterdir())
-    assert len(names) == 14
-    assert "talking_head_batch_nightly_3.pb" in names
+    assert len(names) == 15
+    assert {"talking_head_clip_3.pb", "talking_head_batch_nightly_3.pb"} <= set(names)
 
 
 @pytest.mark.parametrize(("name", "version"), [("audio_to_mel", AUDIO_CACHE_VERSION),
@@ -124,11 +137,35 @@ def test_workflow_defaults_come_from_the_options() -> None:
 
 def test_nightly_schedule_and_failure_notifications(package: Path) -> None:
     plan = read(package, "talking_head_batch_nightly_", launch_plan_pb2.LaunchPlan)
-    assert plan.spec.entity_metadata.schedule.cron_schedule.schedule == "0 3 * * *"
+    assert plan.spec.entity_metadata.schedule.cron_schedule.schedule == "30 2 * * 1-5"
     (notice,) = plan.spec.entity_metadata.notifications
     assert set(notice.phases) == {execution_pb2.WorkflowExecution.FAILED,
                                   execution_pb2.WorkflowExecution.TIMED_OUT}
-    assert list(notice.email.recipients_email) == ["sadtalker-oncall@example.com"]
+    assert list(notice.email.recipients_email) == ["oncall@acme.com"]
     parameters = plan.spec.default_inputs.parameters
     assert all(not p.required for p in parameters.values())  # a schedule cannot prompt
-    assert parameters["image"].default.scalar.blob.uri == "s3://sadtalker/batch/portrait.png"
+    assert parameters["image"].default.scalar.blob.uri == "s3://acme/portrait.png"
+    audios = parameters["audios"].default.collection.literals
+    assert [a.scalar.blob.uri for a in audios] == ["s3://acme/mon.wav", "s3://acme/tue.wav"]
+    assert parameters["size"].default.scalar.primitive.integer == 512
+    assert parameters["preprocess"].default.scalar.primitive.string_value == "full"
+
+
+def test_batch_clips_are_an_array_node_over_the_clip_launch_plan(package: Path) -> None:
+    spec = read(package, "workflows.batch.talking_head_batch_2", workflow_pb2.WorkflowSpec)
+    (node,) = [n for n in spec.template.nodes if n.HasField("array_node")]
+    assert node.array_node.parallelism == CLIP_CONCURRENCY
+    assert node.array_node.node.workflow_node.launchplan_ref.name == "talking_head_clip"
+    assert not any(n.HasField("workflow_node") and n.workflow_node.HasField("sub_workflow_ref")
+                   for n in spec.template.nodes)  # nothing is compiled in a pod
+    plan = read(package, "talking_head_clip_3", launch_plan_pb2.LaunchPlan)
+    assert plan.spec.workflow_id.name == "workflows.talking_head.talking_head"
+
+
+def test_a_nightly_config_with_an_unknown_input_names_it(tmp_path: Path) -> None:
+    from workflows.nightly import NightlyConfigError, nightly_plan
+
+    config = tmp_path / "nightly.toml"
+    config.write_text('[inputs]\nimage = "s3://a/p.png"\naudios = ["s3://a/s.wav"]\nsizes = 512\n')
+    with pytest.raises(NightlyConfigError, match=r"unknown inputs \['sizes'\], missing inputs \[\]"):
+        nightly_plan(config)

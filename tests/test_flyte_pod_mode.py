@@ -21,6 +21,7 @@ IMAGE = "ghcr.io/acme/sadtalker-flyte:1"
 SECONDS = 0.24  # 6 frames at 25 fps
 FRAMES = 6
 TALKING_HEAD = "workflows.talking_head.talking_head"
+BATCH = "workflows.batch.talking_head_batch"
 
 pytestmark = pytest.mark.slow
 
@@ -67,3 +68,25 @@ def test_talking_head_runs_node_by_node_as_pods(packaged: Package, pod_bin: Path
     assert info.audio_seconds == pytest.approx(SECONDS, abs=0.03)
     ran = [run.node.rsplit("/", 1)[1] for run in pods.runs]
     assert ran == ["n0", "n1", "n2", "n3", "n4", "n5-0", "n5-1", "n6"]  # chunks [0, 4), [4, 6)
+
+
+def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(
+        packaged: Package, pod_bin: Path, tmp_path: Path, checkpoints: Path) -> None:
+    from workflows.batch import talking_head_batch
+
+    clips = {seconds: examples.write_example_inputs(tmp_path / f"clip-{seconds}", seconds=seconds)
+             for seconds in (0.16, SECONDS)}
+    image = clips[SECONDS]["image"]
+    pods = PodMode(packaged, tmp_path / "store", pod_bin)
+    outputs = pods.run_launch_plan(BATCH, literals(talking_head_batch.python_interface.inputs, {
+        "image": FlyteFile(str(image)), "landmarks": FlyteFile(str(clips[SECONDS]["landmarks"])),
+        "audios": [FlyteFile(str(c["audio"])) for c in clips.values()],
+        "chunks": 1, "checkpoints": str(checkpoints)}))
+
+    videos = [video.probe(lit.scalar.blob.uri) for lit in outputs["o0"].collection.literals]
+    assert [(v.frames, v.fps) for v in videos] == [(4, 25.0), (FRAMES, 25.0)]
+    assert [v.audio_seconds for v in videos] == pytest.approx([0.16, SECONDS], abs=0.03)
+    ran = [run.node.split("/", 1)[1] for run in pods.runs]
+    # the clips' nodes are those of the talking_head_clip plan, which is talking_head itself
+    clip_nodes = ["n0", "n1", "n2", "n3", "n4", "n5-0", "n6"]
+    assert ran == ["n0", *(f"n1-{i}/{n}" for i in range(2) for n in clip_nodes)]

@@ -1,67 +1,72 @@
-"""A batch of clips for one portrait, and the scheduled launch plan that renders it nightly.
+"""A batch of clips for one portrait: `talking_head` once per speech clip, as an ArrayNode.
 
-Everything the schedule needs is read from the environment at registration (a schedule cannot
-prompt for inputs, so every input has a default):
-  SADTALKER_BATCH_IMAGE   portrait URI
-  SADTALKER_BATCH_AUDIOS  comma-separated speech URIs
-  SADTALKER_BATCH_CRON    cron expression (UTC), default nightly at 03:00
-  SADTALKER_ALERT_EMAILS  comma-separated recipients of FAILED / TIMED_OUT notices (empty: none)
+The clips run the registered launch plan `talking_head_clip`, so each runs with the image,
+resources and settings it was registered with; nothing is compiled inside a pod.
 """
 
 from __future__ import annotations
 
-import os
+from flytekit import LaunchPlan, workflow
+from flytekit.core.array_node import array_node
+from flytekit.types.file import FlyteFile
 
-from flytekit import CronSchedule, Email, LaunchPlan, WorkflowExecutionPhase, dynamic, workflow
-
-from tasks.config import IMAGE, LIGHT
+from sadtalker.options import DEFAULTS, Enhancer, Precision, Preprocess
+from tasks.clip_inputs import clip_inputs
 from tasks.types import AudioFile, ImageFile, VideoFile
 from workflows.talking_head import DEFAULT_CHUNKS, PRICE_PER_VCPU_HOUR, talking_head
 
-BATCH_IMAGE = os.environ.get("SADTALKER_BATCH_IMAGE", "s3://sadtalker/batch/portrait.png")
-BATCH_AUDIOS = os.environ.get("SADTALKER_BATCH_AUDIOS", "s3://sadtalker/batch/speech.wav")
-BATCH_CRON = os.environ.get("SADTALKER_BATCH_CRON", "0 3 * * *")
-ALERT_EMAILS = os.environ.get("SADTALKER_ALERT_EMAILS", "sadtalker-oncall@example.com")
-ALERT_PHASES = [WorkflowExecutionPhase.FAILED, WorkflowExecutionPhase.TIMED_OUT]
+CLIP_CONCURRENCY = 4  # clips at once; each fans out to its own render pods
 
-
-def split_list(text: str) -> list[str]:
-    """Comma-separated values, blanks dropped."""
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-@dynamic(container_image=IMAGE, requests=LIGHT, limits=LIGHT)
-def render_clips(image: ImageFile, audios: list[AudioFile], chunks: int, checkpoints: str,
-                 price_per_vcpu_hour: float) -> list[VideoFile]:
-    """One talking-head sub-workflow per clip; the clip count is known only at run time."""
-    return [talking_head(image=image, audio=audio, chunks=chunks, checkpoints=checkpoints,
-                         price_per_vcpu_hour=price_per_vcpu_hour) for audio in audios]
+# What a batch does not vary: predicted head motion, chunk sizes from the measured cost.
+talking_head_clip = LaunchPlan.get_or_create(
+    talking_head, name="talking_head_clip",
+    fixed_inputs={"input_yaw": None, "input_pitch": None, "input_roll": None,
+                  "min_chunk_frames": 0})
 
 
 @workflow
-def talking_head_batch(image: ImageFile, audios: list[AudioFile], chunks: int = DEFAULT_CHUNKS,
-                       checkpoints: str = "",
-                       price_per_vcpu_hour: float = PRICE_PER_VCPU_HOUR) -> list[VideoFile]:
-    """Animate one portrait with each speech clip, default options.
+def talking_head_batch(
+    image: ImageFile,
+    audios: list[AudioFile],
+    landmarks: FlyteFile | None = None,
+    preprocess: Preprocess = DEFAULTS.preprocess,
+    size: int = DEFAULTS.size,
+    still: bool = DEFAULTS.still,
+    enhancer: Enhancer = DEFAULTS.enhancer,
+    pose_style: int = DEFAULTS.pose_style,
+    expression_scale: float = DEFAULTS.expression_scale,
+    seed: int = DEFAULTS.seed,
+    batch_size: int = DEFAULTS.batch_size,
+    precision: Precision = DEFAULTS.precision,
+    max_audio_seconds: float = DEFAULTS.max_audio_seconds,
+    chunks: int = DEFAULT_CHUNKS,
+    checkpoints: str = "",
+    price_per_vcpu_hour: float = PRICE_PER_VCPU_HOUR,
+) -> list[VideoFile]:
+    """Animate one portrait with each speech clip; the options as in `talking_head`.
 
     :param image: The portrait URI.
     :param audios: Speech clip URIs; one video each, in the same order.
+    :param landmarks: Optional 68 (x, y) landmarks of the portrait (.npy or .json).
+    :param preprocess: crop | resize | full | extcrop | extfull (full modes paste back).
+    :param size: Renderer resolution, 256 or 512.
+    :param still: Keep the head still (less head motion).
+    :param enhancer: Face restoration of rendered frames: none | gfpgan.
+    :param pose_style: Head-motion style, 0..45.
+    :param expression_scale: Expression strength, 0..5 (1 = as predicted).
+    :param seed: Seed of every random choice: same seed, same video.
+    :param batch_size: Frames the renderer runs at once.
+    :param precision: auto (bf16 where the CPU has it) | fp32 | bf16.
+    :param max_audio_seconds: Longer speech is refused before any heavy stage.
     :param chunks: Desired render parallelism per clip.
     :param checkpoints: Checkpoint directory in the pods; empty = $SADTALKER_CHECKPOINTS.
     :param price_per_vcpu_hour: Price used for the cost estimate in each clip's report deck.
     """
-    return render_clips(image=image, audios=audios, chunks=chunks, checkpoints=checkpoints,
+    clips = clip_inputs(image=image, audios=audios, landmarks=landmarks,
+                        preprocess=preprocess, size=size,
+                        still=still, enhancer=enhancer, pose_style=pose_style,
+                        expression_scale=expression_scale, seed=seed, batch_size=batch_size,
+                        precision=precision, max_audio_seconds=max_audio_seconds,
+                        chunks=chunks, checkpoints=checkpoints,
                         price_per_vcpu_hour=price_per_vcpu_hour)
-
-
-nightly_launch_plan = LaunchPlan.get_or_create(
-    talking_head_batch,
-    name="talking_head_batch_nightly",
-    default_inputs={
-        "image": ImageFile(BATCH_IMAGE),
-        "audios": [AudioFile(uri) for uri in split_list(BATCH_AUDIOS)],
-    },
-    schedule=CronSchedule(schedule=BATCH_CRON),
-    notifications=[Email(phases=ALERT_PHASES, recipients_email=split_list(ALERT_EMAILS))]
-    if split_list(ALERT_EMAILS) else [],
-)
+    return array_node(talking_head_clip, concurrency=CLIP_CONCURRENCY)(**clips._asdict())
