@@ -26,6 +26,19 @@ class Chunk:
         return self.stop - self.start
 
 
+def check_fan_out(max_chunks: int, min_chunk_frames: int, batch_size: int,
+                  max_chunk_frames: int = MAX_CHUNK_FRAMES) -> None:
+    """Refuse a chunking request no clip can satisfy, before any frame is computed."""
+    if max_chunks < 1:
+        raise OptionError(f"chunks must be >= 1, got {max_chunks}")
+    if min_chunk_frames < 0:
+        raise OptionError(f"min_chunk_frames must be >= 0 (0: from the measured cost), got "
+                          f"{min_chunk_frames}")
+    if max_chunk_frames < batch_size:
+        raise OptionError(f"a chunk of at most {max_chunk_frames} frames cannot hold one "
+                          f"batch of {batch_size}: lower the batch size")
+
+
 def plan_chunks(num_frames: int, batch_size: int, max_chunks: int,
                 min_chunk_frames: int = 1,
                 max_chunk_frames: int = MAX_CHUNK_FRAMES) -> list[Chunk]:
@@ -42,13 +55,11 @@ def plan_chunks(num_frames: int, batch_size: int, max_chunks: int,
     """
     if num_frames < 1:
         raise OptionError(f"cannot plan chunks for {num_frames} frames")
-    if max_chunks < 1 or batch_size < 1 or min_chunk_frames < 1:
-        raise OptionError("max_chunks, batch_size and min_chunk_frames must be >= 1")
-    if max_chunk_frames < batch_size:
-        raise OptionError(f"a chunk of at most {max_chunk_frames} frames cannot hold one "
-                          f"batch of {batch_size}: lower the batch size")
+    if batch_size < 1:
+        raise OptionError(f"batch_size must be >= 1, got {batch_size}")
+    check_fan_out(max_chunks, min_chunk_frames, batch_size, max_chunk_frames)
     batches = math.ceil(num_frames / batch_size)
-    by_size = max(1, num_frames // min_chunk_frames)
+    by_size = max(1, num_frames // max(1, min_chunk_frames))
     count = min(max_chunks, batches, by_size)
     needed = math.ceil(batches / (max_chunk_frames // batch_size))  # the guard
     if needed > count:  # whole waves of `max_chunks` pods, so the last wave is not a straggler

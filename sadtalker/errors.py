@@ -1,8 +1,8 @@
 """The exceptions the library raises on purpose.
 
 Every error a user can cause is an ``InputError``: its message says what was wrong and what to
-do, and the CLI prints it as one line. The Flyte tasks turn ``InputError`` into a
-non-retryable user error; anything else (I/O, out of memory) stays retryable.
+do, and the CLI prints it as one line. The Flyte tasks fail at once on any of these (a rerun
+would fail the same way) and retry only I/O and memory failures.
 """
 
 

@@ -24,6 +24,7 @@ from sadtalker.allocator import retain_freed_memory
 from sadtalker.audio import AudioFeatures
 from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.coeffs import generate_coefficients, load_coeff_models
+from sadtalker.errors import CheckpointError
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions
 from sadtalker.paste import paste_back
 from sadtalker.render.renderer import Renderer, SourceState
@@ -77,11 +78,24 @@ def required_files(options: GenerateOptions, detect: bool, references: bool = Fa
     return names
 
 
+def missing_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect: bool,
+                        references: bool = False) -> list[str]:
+    """The files the run needs that the checkpoint directory lacks."""
+    root = weights.checkpoint_dir(checkpoints)
+    return [name for name in required_files(options, detect, references)
+            if not (root / name).is_file()]
+
+
 def check_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect: bool,
                       references: bool = False) -> None:
-    """Fail before any work when a file the run needs is missing."""
-    for name in required_files(options, detect, references):
-        weights.locate(name, checkpoints)
+    """Fail before any work, naming every file the run needs that is missing."""
+    missing = missing_checkpoints(options, checkpoints, detect, references)
+    if missing:
+        root = weights.checkpoint_dir(checkpoints)
+        raise CheckpointError(
+            f"{len(missing)} checkpoint file(s) missing in {root}: {', '.join(missing)}: run "
+            f"`{weights.FIX_COMMAND.format(dir=root)}` (or `sadtalker weights synthesize "
+            f"--dir {root}` for random test weights)")
 
 
 def prepare_audio(audio: Path, max_seconds: float = DEFAULTS.max_audio_seconds) -> AudioFeatures:

@@ -1,4 +1,4 @@
-"""Turning library errors into Flyte's user (final) vs recoverable (retried) errors."""
+"""Which failures a task retries: only those a rerun on another pod can fix."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ from contextlib import contextmanager
 
 from flytekit.exceptions.user import FlyteRecoverableException
 
-from sadtalker.errors import InputError
+from sadtalker.errors import SadTalkerError
+
+TRANSIENT = (OSError, MemoryError)  # storage and network I/O, a node short of memory
 
 
 @contextmanager
 def flyte_errors() -> Iterator[None]:
-    """Let bad input fail the task at once; make every other failure retryable.
+    """Make transient failures retryable; let everything else fail the task at once.
 
-    flytekit reports any exception from task code as a non-recoverable user error, so an
-    `InputError` passes through unchanged while anything else (I/O, a lost download, memory)
-    is re-raised as `FlyteRecoverableException`, which spends the task's `retries`.
+    flytekit reports an exception from task code as a non-recoverable user error with its
+    message, which is right for the errors the library raises on purpose (bad input, a missing
+    or damaged checkpoint) and for bugs: a rerun would fail the same way. I/O and memory
+    failures are re-raised as `FlyteRecoverableException`, which spends the task's `retries`.
     """
     try:
         yield
-    except InputError:
+    except SadTalkerError:
         raise
-    except Exception as exc:
+    except TRANSIENT as exc:
         raise FlyteRecoverableException(f"{type(exc).__name__}: {exc}") from exc

@@ -19,9 +19,12 @@ from flytekit import task
 from flytekit.types.file import FlyteFile
 
 from sadtalker import pipeline, weights
+from sadtalker.chunks import check_fan_out
+from sadtalker.cost import RenderCost
+from sadtalker.errors import CheckpointError, OptionError
 from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess
 from tasks.cache import HashedAudio, HashedImage, file_sha256
-from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RETRIES
+from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RENDER_TIMEOUT, RETRIES
 from tasks.errors import flyte_errors
 from tasks.types import AudioFile, ImageFile, StageTime
 
@@ -47,18 +50,34 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
            enhancer: Enhancer, pose_style: int, expression_scale: float,
            input_yaw: list[float] | None, input_pitch: list[float] | None,
            input_roll: list[float] | None, seed: int, batch_size: int, precision: Precision,
-           max_audio_seconds: float) -> Ingested:
-    """Check the options (an OptionError is final) and that the checkpoint files the run will
-    read are there, then pass the files on, keyed by content, with the weights' fingerprint
-    and the landmarks' hash (the face stage's cache keys on those, not on paths)."""
+           max_audio_seconds: float, chunks: int, min_chunk_frames: int,
+           price_per_vcpu_hour: float) -> Ingested:
+    """Check every input of the workflow (an OptionError is final) and that the checkpoint
+    files the run will read are there, then pass the files on, keyed by content, with the
+    weights' fingerprint and the landmarks' hash (the face stage's cache keys on those, not on
+    paths)."""
     start = time.perf_counter()
     with flyte_errors():
-        options = GenerateOptions(preprocess, size, still, enhancer, pose_style,
-                                  expression_scale, input_yaw, input_pitch, input_roll, seed,
-                                  batch_size, precision, max_audio_seconds,
-                                  ).with_resolved_precision()
+        options = GenerateOptions(
+            preprocess=preprocess, size=size, still=still, enhancer=enhancer,
+            pose_style=pose_style, expression_scale=expression_scale, input_yaw=input_yaw,
+            input_pitch=input_pitch, input_roll=input_roll, seed=seed, batch_size=batch_size,
+            precision=precision, max_audio_seconds=max_audio_seconds,
+        ).with_resolved_precision()
+        _, most = RenderCost.chunk_limits_on_any_node(options, RENDER_TIMEOUT.total_seconds())
+        check_fan_out(chunks, min_chunk_frames, options.batch_size, most)
+        if price_per_vcpu_hour < 0:
+            raise OptionError(f"price_per_vcpu_hour must be >= 0, got {price_per_vcpu_hour}")
         names = pipeline.required_files(options, detect=landmarks is None)
-        pipeline.check_checkpoints(options, checkpoints or None, detect=landmarks is None)
+        missing = pipeline.missing_checkpoints(options, checkpoints or None,
+                                               detect=landmarks is None)
+        if missing:
+            raise CheckpointError(
+                f"{len(missing)} checkpoint file(s) missing in "
+                f"{weights.checkpoint_dir(checkpoints or None)} in this pod: "
+                f"{', '.join(missing)}: build the image with the weights baked in "
+                f"(BAKE_WEIGHTS=1) or register with the weights volume mounted there (README, "
+                f"'Weights in pods')")
         fingerprint = weights.fingerprint(names, checkpoints or None)
         marks = file_sha256(landmarks.download()) if landmarks is not None else ""
     text = json.dumps(options.to_dict(), sort_keys=True)

@@ -25,11 +25,13 @@ from tasks.ingest import ingest
 from tasks.types import AudioFile, ImageFile, NpzFile
 
 OPTIONS = {f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)}
+FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04}
 
 
 @workflow
 def speech_features(image: ImageFile, audio: AudioFile, checkpoints: str) -> NpzFile:
-    given = ingest(image=image, audio=audio, landmarks=None, checkpoints=checkpoints, **OPTIONS)
+    given = ingest(image=image, audio=audio, landmarks=None, checkpoints=checkpoints, **OPTIONS,
+                   **FAN_OUT)
     return audio_to_mel(audio=given.audio, max_seconds=DEFAULTS.max_audio_seconds).mel
 
 

@@ -8,13 +8,15 @@ project, and no `SADTALKER_*` variable reaches them. tests/flyte_pod.py says wha
 from __future__ import annotations
 
 import subprocess
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from flyte_pod import Package, PodMode, literals, package, pod_python, registration_env
+from flyte_pod import Package, PodFailure, PodMode, literals, package, pod_python, registration_env
 from flytekit.types.file import FlyteFile
 
 from sadtalker import examples, video
+from sadtalker.options import DEFAULTS
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = "ghcr.io/acme/sadtalker-flyte:1"
@@ -22,6 +24,8 @@ SECONDS = 0.24  # 6 frames at 25 fps
 FRAMES = 6
 TALKING_HEAD = "workflows.talking_head.talking_head"
 BATCH = "workflows.batch.talking_head_batch"
+
+OPTIONS = {f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)}
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +94,25 @@ def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(
     # the clips' nodes are those of the talking_head_clip plan, which is talking_head itself
     clip_nodes = ["n0", "n1", "n2", "n3", "n4", "n5-0", "n6"]
     assert ran == ["n0", *(f"n1-{i}/{n}" for i in range(2) for n in clip_nodes)]
+
+
+def test_a_pod_without_weights_fails_its_first_task_at_once(
+        packaged: Package, pod_bin: Path, tmp_path: Path, astronaut_png: Path,
+        speech_wav: Path) -> None:
+    from tasks.ingest import ingest
+
+    values = {**OPTIONS, "image": FlyteFile(str(astronaut_png)),
+              "audio": FlyteFile(str(speech_wav)), "landmarks": None,
+              "checkpoints": str(tmp_path / "empty"), "chunks": 4, "min_chunk_frames": 0,
+              "price_per_vcpu_hour": 0.04}
+    pods = PodMode(packaged, tmp_path / "store", pod_bin)
+    with pytest.raises(PodFailure) as failure:
+        pods.run_task("tasks.ingest.ingest", literals(ingest.python_interface.inputs, values),
+                      "ingest")
+    assert failure.value.kind == "NON_RECOVERABLE"  # no retry spends a pod on it
+    # flytekit puts the traceback first; the console's summary is the one line after it
+    summary = failure.value.message.split("Message:", 1)[1].strip()
+    assert summary.startswith("CheckpointError: 4 checkpoint file(s) missing in ")
+    assert "\n" not in summary
+    assert "SadTalker_V0.0.2_256.safetensors, mapping_00229-model.pth.tar" in summary
+    assert "(BAKE_WEIGHTS=1) or register with the weights volume mounted" in summary

@@ -80,7 +80,8 @@ def talking_head(
                    enhancer=enhancer, pose_style=pose_style, expression_scale=expression_scale,
                    input_yaw=input_yaw, input_pitch=input_pitch, input_roll=input_roll,
                    seed=seed, batch_size=batch_size, precision=precision,
-                   max_audio_seconds=max_audio_seconds)
+                   max_audio_seconds=max_audio_seconds, chunks=chunks,
+                   min_chunk_frames=min_chunk_frames, price_per_vcpu_hour=price_per_vcpu_hour)
     mel = audio_to_mel(audio=given.audio, max_seconds=max_audio_seconds)
     face = crop_and_extract(image=given.image, landmarks=landmarks, options=given.options,
                             checkpoints=checkpoints,
