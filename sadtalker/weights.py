@@ -24,6 +24,7 @@ from platformdirs import user_cache_dir
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from sadtalker.coeff_layout import SOURCE_COEFFS
 from sadtalker.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ FIX_COMMAND = "sadtalker weights download --dir {dir}"
 
 SADTALKER_256 = "SadTalker_V0.0.2_256.safetensors"
 SADTALKER_512 = "SadTalker_V0.0.2_512.safetensors"
-MAPPING_CROP = "mapping_00229-model.pth.tar"  # mapping net for crop/extcrop/resize (70 coeffs)
-MAPPING_FULL = "mapping_00109-model.pth.tar"  # mapping net for full/extfull (73 coeffs)
+MAPPING_CROP = "mapping_00229-model.pth.tar"  # mapping net for crop/extcrop/resize
+MAPPING_FULL = "mapping_00109-model.pth.tar"  # mapping net for full/extfull
 GFPGAN = "GFPGANv1.4.pth"
 RETINAFACE = "detection_Resnet50_Final.pth"  # facexlib face detector used inside GFPGANer
 PARSENET = "parsing_parsenet.pth"  # facexlib face parsing used by GFPGANer's paste-back
@@ -162,8 +163,9 @@ def sadtalker_file(size: int) -> str:
 
 
 def mapping_file(coeff_channels: int) -> str:
-    """The mapping-net file: 70 inputs for crop modes, 73 (plus crop parameters) for full modes."""
-    return MAPPING_FULL if coeff_channels == 73 else MAPPING_CROP
+    """The mapping-net file: FRAME_COEFFS inputs in crop modes, SOURCE_COEFFS (the alignment
+    too) in full modes."""
+    return MAPPING_FULL if coeff_channels == SOURCE_COEFFS else MAPPING_CROP
 
 
 def checkpoint_dir(override: str | os.PathLike[str] | None = None) -> Path:

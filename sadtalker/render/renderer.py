@@ -76,13 +76,13 @@ class Renderer:
 
     @property
     def coeff_channels(self) -> int:
-        """MappingNet's input width: 70, or 73 in full modes."""
+        """MappingNet's input width: FRAME_COEFFS, or SOURCE_COEFFS in full modes."""
         return self.mapping.coeff_channels
 
     @classmethod
     def load(cls, checkpoint_dir: Path, size: int, coeff_channels: int,
              precision: Precision = Precision.FP32) -> Renderer:
-        """Load SadTalker_V0.0.2_<size> (detector, generator) and the mapping file for 70|73."""
+        """Load SadTalker_V0.0.2_<size> (detector, generator) and the mapping file of that width."""
         renderer_path = weights.locate(weights.sadtalker_file(size), checkpoint_dir)
         mapping_path = weights.locate(weights.mapping_file(coeff_channels), checkpoint_dir)
         checkpoint = weights.load_torch_checkpoint(mapping_path)
@@ -137,7 +137,7 @@ class Renderer:
     def render(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
                options: GenerateOptions,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Frames [start, stop) of the clip driven by `coeffs` (T, 70): (n, S, S, 3) uint8.
+        """Frames [start, stop) of the clip driven by `coeffs` (T, FRAME_COEFFS): (n, S, S, 3) uint8.
 
         Windows and free-view angles come from the whole clip. Batches are always full
         (`options.batch_size`, the last one padded with its last frame), so chunks whose starts
