@@ -18,7 +18,6 @@ from sadtalker.coeff_layout import (
     RECON_HEAD_SIZES,
     RECON_TRANSLATION,
 )
-from sadtalker.errors import CheckpointError
 
 RECON_PREFIX = "face_3drecon"
 BACKBONE_FEATURES = 2048
@@ -42,13 +41,8 @@ class ReconNet(nn.Module):
 
 def load_recon(checkpoint: Path) -> ReconNet:
     """The regressor from a SadTalker safetensors file (prefix `face_3drecon.`), strictly."""
-    net = ReconNet()
     state = weights.load_safetensors_prefix(checkpoint, RECON_PREFIX)
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{checkpoint.name} ({RECON_PREFIX}) does not fit the 3DMM "
-                              f"regressor: {exc}") from exc
+    net = weights.load_strict(ReconNet(), state, checkpoint, RECON_PREFIX)
     return net.eval().requires_grad_(False)
 
 

@@ -3,7 +3,7 @@
 Every residual block is modulated by SPADE (instance norm, then a per-pixel scale and shift
 predicted from the same feature map used as the "segmentation" input). The official weights of
 the residual blocks' convs are spectral-normalised; they are folded into plain weights when a
-checkpoint is loaded (see `state_dicts.fold_spectral_norm`).
+checkpoint is loaded (see `spectral_norm.fold_spectral_norm`).
 
 Computed as the public code's blocks, with exact rearrangements (bench/render_speed.py times
 them against the public form): the label's 3x3 convolution at the label's own resolution

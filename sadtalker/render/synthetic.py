@@ -22,7 +22,7 @@ from sadtalker.render.keypoint_detector import KeypointDetector, antialias_kerne
 from sadtalker.render.mapping import MappingNet
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, empty_module
 from sadtalker.render.spade_decoder import SPADEResBlock
-from sadtalker.render.state_dicts import ORIG, U, V, spectral_sigma
+from sadtalker.render.spectral_norm import ORIG, U, V, spectral_sigma
 
 POWER_ITERATIONS = 5  # enough for u, v to approach the top singular vectors
 FACE_BOX = (5, 225, 115, 335)  # rows, cols of a square around the astronaut's face
