@@ -117,7 +117,7 @@ def prepare_face(image: Path, options: GenerateOptions = DEFAULTS, checkpoints: 
 
 
 def reference_coefficients(video_path: Path, checkpoints: Path | None) -> np.ndarray:
-    """Per-frame (N, SOURCE_COEFFS) coefficients of a reference video (eye blinks or head motion)."""
+    """Per-frame (N, SOURCE_COEFFS) coefficients of a reference video (eye blinks, head motion)."""
     from sadtalker.face.landmarks import Landmarker
     from sadtalker.face.recon import load_recon
     from sadtalker.face.reference_video import REFERENCE_SIZE
@@ -135,8 +135,8 @@ def make_coefficients(features: AudioFeatures, face: PreparedFace,
     reference = functools.cache(lambda path: reference_coefficients(path, checkpoints))
     eyeblink = reference(ref_eyeblink)[:, EXPRESSION] if ref_eyeblink is not None else None
     pose = reference(ref_pose)[:, POSE] if ref_pose is not None else None  # one pass if same file
-    return generate_coefficients(features.windows, face.coeffs[:FRAME_COEFFS], models, options.pose_style,
-                                 options.seed, options.still, eyeblink, pose)
+    return generate_coefficients(features.windows, face.coeffs[:FRAME_COEFFS], models,
+                                 options.pose_style, options.seed, options.still, eyeblink, pose)
 
 
 @dataclass

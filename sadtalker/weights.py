@@ -227,7 +227,8 @@ def load_safetensors_prefix(path: Path, prefix: str) -> dict[str, torch.Tensor]:
     """The tensors of one sub-model of a multi-model safetensors file, prefix stripped."""
     try:  # read only this sub-model's tensors, not the whole 725 MB file
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            names = strip_prefix({key: key for key in f.keys()}, prefix)  # noqa: SIM118 (safe_open has no __iter__)
+            keys = f.keys()  # safe_open has no __iter__
+            names = strip_prefix(dict(zip(keys, keys, strict=True)), prefix)
             found = {short: f.get_tensor(key) for short, key in names.items()}
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
         raise checkpoint_error(path, prefix, f"cannot read it ({_one_line(exc)})") from exc

@@ -124,7 +124,8 @@ def test_files_facexlib_reads_are_checked_by_the_strict_loader(
 def test_an_unreadable_gfpgan_file_is_named(enhance_module, tmp_path: Path) -> None:
     for name in (weights.GFPGAN, weights.RETINAFACE, weights.PARSENET):
         (tmp_path / name).write_bytes(b"truncated")
-    with pytest.raises(CheckpointError, match=re.escape(f"{tmp_path / weights.GFPGAN}: cannot read")):
+    with pytest.raises(CheckpointError,
+                       match=re.escape(f"{tmp_path / weights.GFPGAN}: cannot read")):
         enhance_module.Enhancer.load(tmp_path)
 
 

@@ -64,7 +64,8 @@ def test_missing_key_is_a_checkpoint_error(tmp_path):
     tensors.pop("face_3drecon.final_layers.6.bias")
     path = tmp_path / weights.SADTALKER_256
     weights.write_safetensors(path, tensors)
-    with pytest.raises(CheckpointError, match=r"256\.safetensors \[face_3drecon\].*final_layers\.6\.bias"):
+    with pytest.raises(CheckpointError,
+                       match=r"256\.safetensors \[face_3drecon\].*final_layers\.6\.bias"):
         load_recon(path)
 
 

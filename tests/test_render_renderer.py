@@ -42,11 +42,6 @@ def source_coefficients() -> np.ndarray:
     return coeffs.astype(np.float32)
 
 
-def split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    head = prefix + "."
-    return {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
-
-
 def block_means(frames: torch.Tensor) -> np.ndarray:
     """(N, 3, S, S) -> (N, 3, S/16, S/16) means of 16x16 blocks."""
     return torch.nn.functional.avg_pool2d(frames, POOL).numpy()
@@ -59,7 +54,8 @@ def renderer_weights() -> dict[str, torch.Tensor]:
 
 def tiny_renderer(renderer_weights: dict[str, torch.Tensor], coeff_channels: int) -> Renderer:
     return Renderer.from_state_dicts(
-        split(renderer_weights, KP_PREFIX), split(renderer_weights, GENERATOR_PREFIX),
+        weights.strip_prefix(renderer_weights, KP_PREFIX),
+        weights.strip_prefix(renderer_weights, GENERATOR_PREFIX),
         synthetic_mapping(SEED, coeff_channels), TINY, coeff_channels)
 
 
@@ -95,10 +91,11 @@ def test_chunked_render_equals_whole_render(renderer_weights) -> None:
 
 
 def test_missing_key_is_named(renderer_weights) -> None:
-    generator_state = split(renderer_weights, GENERATOR_PREFIX)
+    generator_state = weights.strip_prefix(renderer_weights, GENERATOR_PREFIX)
     del generator_state["fourth.bias"]
     with pytest.raises(CheckpointError, match=r"renderer weights \[generator\].*fourth\.bias"):
-        Renderer.from_state_dicts(split(renderer_weights, KP_PREFIX), generator_state,
+        Renderer.from_state_dicts(weights.strip_prefix(renderer_weights, KP_PREFIX),
+                                  generator_state,
                                   synthetic_mapping(SEED, FRAME_COEFFS), TINY, FRAME_COEFFS)
 
 

@@ -164,10 +164,11 @@ def test_torch_entries_are_found_or_named(tmp_path: Path):
     torch.save({"params": {"w": torch.ones(1)}}, path)
     key, state = weights.load_torch_state(path, ("params_ema", "params"))
     assert key == "params" and list(state) == ["w"]
-    with pytest.raises(CheckpointError, match=rf"^{re.escape(str(path))}: no entry 'mapping'; re-download"):
+    name = re.escape(str(path))
+    with pytest.raises(CheckpointError, match=rf"^{name}: no entry 'mapping'; re-download"):
         weights.load_torch_state(path, ("mapping",))
     torch.save([torch.ones(1)], path)
-    with pytest.raises(CheckpointError, match=rf"^{re.escape(str(path))}: holds a list, not a dict"):
+    with pytest.raises(CheckpointError, match=rf"^{name}: holds a list, not a dict"):
         weights.load_torch_state(path)
 
 

@@ -139,7 +139,7 @@ class Renderer:
     def render(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
                options: GenerateOptions,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Frames [start, stop) of the clip driven by `coeffs` (T, FRAME_COEFFS): (n, S, S, 3) uint8.
+        """(n, S, S, 3) uint8 frames [start, stop) of the clip driven by `coeffs` (T, FRAME_COEFFS).
 
         Windows and free-view angles come from the whole clip. Batches are always full
         (`options.batch_size`, the last one padded with its last frame), so chunks whose starts
