@@ -137,8 +137,8 @@ class Enhancer:
              precision: Precision = Precision.FP32) -> Enhancer:
         """Load GFPGANv1.4.pth, RetinaFace and ParseNet from the checkpoint directory only.
 
-        `precision` bf16 runs the GFPGAN network (~70 % of the enhancer's time) in bfloat16;
-        the face detector and parser stay float32.
+        `precision` bf16 runs the GFPGAN network, where the enhancer spends most of its time,
+        in bfloat16; the face detector and parser stay float32.
         """
         model = weights.locate(weights.GFPGAN, checkpoint_dir)
         for name in (weights.RETINAFACE, weights.PARSENET):

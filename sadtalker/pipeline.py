@@ -159,7 +159,7 @@ class ChunkRenderer:
         Then this process keeps freed memory for reuse (`sadtalker.allocator`; undo with
         `retain_freed_memory(False)`): rendering frees and allocates the same large buffers
         every batch. Switched on only now, so that loading's transient buffers are not kept too
-        (bench/pipeline_stages.py: GFPGAN pods peak at 2.46 GiB instead of 2.60).
+        (they would raise the pod's peak memory).
         """
         from sadtalker.face.crop import CropInfo
         from sadtalker.image import load_image

@@ -339,8 +339,8 @@ def fingerprint(names: Iterable[str], directory: str | os.PathLike[str] | None =
     """A hex sha256 over the named files' names and full bytes, where the run will read them.
 
     Cached tasks that load models take it as an input: changed weights miss the cache, while
-    the same files in another directory hit. Reading every byte costs ~1.5 s per GB (the
-    1.5 GB of a 256 run with detector and enhancer: 2-3 s on 2 busy cores).
+    the same files in another directory hit. Every byte is read (a size or date would miss a
+    file replaced in place), so ingest computes it once per run (its cost: README).
     """
     digest = hashlib.sha256()
     for name in sorted(set(names)):  # order-free; each file's own digest keeps names apart

@@ -37,9 +37,9 @@ KP_PREFIX = "kp_extractor"
 GENERATOR_PREFIX = "generator"
 MAPPING_KEY = "mapping"  # the mapping net's state dict inside the .pth.tar pickle
 SIZE_MULTIPLE = 128  # the S/4 feature grid is halved five times by the hourglasses
-# bf16 runs the per-frame networks with bf16 weights and activations (bench/render_speed.py:
-# 1.08 s/frame at 256 vs 2.13 in fp32 on 2 AVX-512 BF16 cores); autocast, which casts the fp32
-# weights at every call and keeps norms and element-wise ops in fp32, gained half as much.
+# bf16 runs the per-frame networks with weights cast once to bf16 and bf16 activations, rather
+# than under autocast, which casts the fp32 weights at every call and keeps norms and
+# element-wise ops in fp32, paying those casts on every frame (speeds: README, "Performance").
 FRAME_DTYPES = {Precision.FP32: torch.float32, Precision.BF16: torch.bfloat16}
 
 
