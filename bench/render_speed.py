@@ -36,34 +36,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sadtalker import cpu
+from sadtalker import cpu, weights
 from sadtalker.allocator import retain_freed_memory
+from sadtalker.coeff_layout import FRAME_COEFFS
 from sadtalker.options import GenerateOptions, Precision
 from sadtalker.process_memory import peak_rss_gib
 from sadtalker.render import Renderer
-from sadtalker.render.renderer import SourceState
+from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, SourceState
 from sadtalker.render.spade_decoder import LEAKY_SLOPE, SPADEResBlock
 from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
 
 log = logging.getLogger("bench.render_speed")
 
 SEED = 0
-COEFF_CHANNELS = 70
 CLIP_FRAMES = 32
 PATHS = (Precision.FP32, Precision.BF16)
 COEFF_STEP = 0.05  # random-walk step of the driving coefficients per frame
 
 
-def split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    """Tensors under `prefix.`, prefix stripped (as the safetensors loader returns them)."""
-    return {k.removeprefix(prefix + "."): v for k, v in tensors.items()
-            if k.startswith(prefix + ".")}
-
-
 def driving_coefficients(frames: int, seed: int) -> np.ndarray:
-    """(frames, 70) smooth, seeded coefficients: a random walk around zero."""
+    """(frames, FRAME_COEFFS) smooth, seeded coefficients: a random walk around zero."""
     rng = np.random.default_rng(seed)
-    return np.cumsum(rng.normal(0, COEFF_STEP, (frames, COEFF_CHANNELS)), 0).astype(np.float32)
+    return np.cumsum(rng.normal(0, COEFF_STEP, (frames, FRAME_COEFFS)), 0).astype(np.float32)
 
 
 def psnr(test: torch.Tensor, reference: torch.Tensor) -> float:
@@ -148,8 +142,9 @@ def main() -> None:
     source = face_image(args.size)
     def build(precision: Precision) -> Renderer:
         return Renderer.from_state_dicts(
-            split(tensors, "kp_extractor"), split(tensors, "generator"),
-            synthetic_mapping(SEED, COEFF_CHANNELS), args.size, COEFF_CHANNELS, precision)
+            weights.strip_prefix(tensors, KP_PREFIX),
+            weights.strip_prefix(tensors, GENERATOR_PREFIX),
+            synthetic_mapping(SEED, FRAME_COEFFS), args.size, FRAME_COEFFS, precision)
 
     renderers = {precision: build(precision) for precision in measured}
     public = build(Precision.FP32)

@@ -1,12 +1,11 @@
 """Keep freed memory in the process for reuse, where the C library allows it (glibc).
 
-The renderer allocates and frees tens of large activation buffers per frame (up to ~70 MB at
-256). glibc serves each from a fresh mmap and returns it on free, so every frame pays page
-faults and kernel zeroing for hundreds of MB; keeping freed memory in the heap instead cuts
-the public code's fp32 path from 4.57 to 3.09 s/frame (bench/render_speed.py) and a GFPGAN
-render pod from 4.78 to 3.35 s/frame (bench/pipeline_stages.py). Only rendering processes
-switch it on, once their networks are loaded (`pipeline.ChunkRenderer.load`: the CLI and the
-render pods).
+The renderer allocates and frees tens of large activation buffers per frame. glibc serves each
+buffer above its mmap threshold from a fresh mmap and unmaps it on free, so every frame pays
+page faults and kernel zeroing for all of them again; kept in the heap, the same pages serve
+the next frame (the README's renderer tables show the gain, "with freed memory kept"). Only
+rendering processes switch it on, once their networks are loaded (`pipeline.ChunkRenderer.load`:
+the CLI and the render pods), so that loading's transient buffers are not kept too.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ MEL_WINDOW = 16  # mel frames per video frame's window: 0.2 s
 MEL_FRAMES_PER_SECOND = SAMPLE_RATE / HOP
 WINDOW_LEAD_FRAMES = 2  # a window starts this many video frames (80 ms) before its frame
 MAX_AUDIO_SECONDS = 600
-MIN_FRAMES = 1  # a video needs at least one 40 ms frame
+MIN_VIDEO_FRAMES = 1  # a video needs at least one 40 ms frame
 RESAMPLER = "soxr_hq"  # librosa.load's default resampler, which SadTalker loads audio with
 AU_MAGIC = 0x2E736E64  # ".snd", the first word of a Sun .au stream
 AU_FLOAT32 = 6  # .au encoding code of 32-bit IEEE float samples
@@ -61,9 +61,9 @@ def load_audio(path: str | os.PathLike[str], max_seconds: float = MAX_AUDIO_SECO
         raise AudioError(f"{path.name} decodes to non-finite samples: "
                          "re-encode it (e.g. as 16-bit wav)")
     wav = resample(samples.mean(axis=1), rate)
-    if wav.size < MIN_FRAMES * SAMPLES_PER_FRAME:
+    if wav.size < MIN_VIDEO_FRAMES * SAMPLES_PER_FRAME:
         raise AudioError(f"{path.name} is {wav.size / SAMPLE_RATE * 1000:.0f} ms long: at least "
-                         f"{MIN_FRAMES} video frame of {1000 // FPS} ms is needed; "
+                         f"{MIN_VIDEO_FRAMES} video frame of {1000 // FPS} ms is needed; "
                          "pass a longer clip")
     if wav.size > max_seconds * SAMPLE_RATE:
         raise AudioError(f"{path.name} is longer than the {max_seconds:g} s limit: cut it, "

@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass
 
 from sadtalker.errors import OptionError
+from sadtalker.options import MAX_BATCH_SIZE
 
-# The most frames one chunk holds unless the caller bounds it: the largest batch size, so every
-# batch fits in a chunk. The workflow bounds chunks by their measured cost on the slowest CPU
-# class instead (sadtalker.cost.RenderCost.chunk_limits_on_any_node), against its timeout.
-MAX_CHUNK_FRAMES = 64
+# The most frames one chunk holds when the caller gives no bound: the largest batch, so that
+# every batch fits in a chunk. The workflow gives the bound that keeps a chunk inside the render
+# task's timeout on any CPU class (sadtalker.cost.RenderCost.chunk_limits_on_any_node).
+MAX_CHUNK_FRAMES = MAX_BATCH_SIZE
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """What rendering costs, from measurement: seconds per frame and per render pod on each CPU
 class, and the wall time of a fan-out predicted from them.
 
-Each figure was measured on 2 cores (the render pod's request) by `bench/pipeline_stages.py`
-(the render stage in its own process, synthetic weights of the official sizes); the machine,
-date and command of each class's figures are stated above its rows. Re-measure on your nodes and
-pass your own `RenderCost` where they differ. Chunk sizes follow from them: a chunk must be long
-enough that a pod's fixed cost stays a small share of its work, and short enough to finish well
-inside the render task's timeout on the slowest class a pod may land on.
+Every figure is a `Measured` row stating the machine, the date and the command that produced
+it: `bench/pipeline_stages.py` on 2 cores (the render pod's request), the render stage in its
+own process, synthetic weights of the official sizes. Re-measure on your nodes and pass your
+own `RenderCost` where they differ. Chunk sizes follow from them: a chunk must be long enough
+that a pod's fixed cost stays a small share of its work, and short enough to finish well inside
+the render task's timeout on the slowest class a pod may land on.
 """
 
 from __future__ import annotations
@@ -19,43 +19,76 @@ from sadtalker.chunks import Chunk
 from sadtalker.cpu import CpuClass, cpu_class
 from sadtalker.options import Enhancer, GenerateOptions, Precision
 
+
+@dataclass(frozen=True)
+class Measured:
+    """One figure of the cost table, and where, when and how it was measured."""
+
+    value: float
+    machine: str
+    date: str
+    command: str
+
+
 AVX512_BF16, AVX512, AVX2 = CpuClass.AVX512_BF16, CpuClass.AVX512, CpuClass.AVX2
+EPYC_BF16 = "AMD EPYC, 2 cores, avx512f avx512_vnni avx512_bf16"
+EPYC_AVX2 = "AMD EPYC, 2 cores, avx2 fma (no AVX-512, no BF16)"
+STAGES = "python bench/pipeline_stages.py"
 # Seconds per frame of the render stage (renderer + paste-back, which costs next to nothing),
-# by (CPU class, size, precision), and what GFPGAN with its detector and parser adds per frame
-# by (CPU class, precision).
-#
-# AVX512_BF16: AMD EPYC, 2 cores with avx512f avx512_vnni avx512_bf16, 2026-11;
-#   `bench/pipeline_stages.py --still --precision bf16 --seconds 10` (256: 1.06 crop, 1.07
-#   full), `--size 512 --seconds 1` (4.64); fp32 scaled by `bench/render_speed.py`'s fp32/bf16
-#   ratio of the same run (256 2.13/1.08, 512 9.01/4.41). GFPGAN: `--seconds 1 --enhancer
-#   gfpgan [--preprocess full]` minus the plain render (bf16 3.33 - 1.06, 3.50 - 1.07; fp32
-#   3.80 - 1.20, 4.03 - 1.22).
-#
-# AVX2: AMD EPYC, 2 cores with avx2 fma (no AVX-512, no BF16), 2026-12-01;
-#   `bench/pipeline_stages.py --still --seconds 1` (256: 7.72), `--size 512 --seconds 0.24`
-#   (38.61); GFPGAN: `--seconds 0.4 --enhancer gfpgan [--preprocess full]` minus the plain
-#   render (17.42 - 7.72 in crop, 15.78 - 7.72 in full mode; the larger is kept).
+# by (CPU class, size, precision). Where crop and full mode differ, the larger is kept.
 RENDER_SECONDS = {
-    (AVX512_BF16, 256, Precision.FP32): 2.1, (AVX512_BF16, 256, Precision.BF16): 1.07,
-    (AVX512_BF16, 512, Precision.FP32): 9.5, (AVX512_BF16, 512, Precision.BF16): 4.64,
-    (AVX2, 256, Precision.FP32): 7.72, (AVX2, 512, Precision.FP32): 38.6,
+    (AVX512_BF16, 256, Precision.BF16): Measured(
+        1.07, EPYC_BF16, "2026-11",
+        f"{STAGES} --still --precision bf16 --seconds 10 [--preprocess full]: 1.06 / 1.07"),
+    (AVX512_BF16, 256, Precision.FP32): Measured(
+        2.1, EPYC_BF16, "2026-11",
+        "the bf16 row x `python bench/render_speed.py --size 256`'s fp32/bf16 (2.13 / 1.08)"),
+    (AVX512_BF16, 512, Precision.BF16): Measured(
+        4.64, EPYC_BF16, "2026-11", f"{STAGES} --still --precision bf16 --size 512 --seconds 1"),
+    (AVX512_BF16, 512, Precision.FP32): Measured(
+        9.5, EPYC_BF16, "2026-11",
+        "the bf16 row x `python bench/render_speed.py --size 512`'s fp32/bf16 (9.01 / 4.41)"),
+    (AVX2, 256, Precision.FP32): Measured(
+        7.72, EPYC_AVX2, "2026-12-01", f"{STAGES} --still --seconds 1"),
+    (AVX2, 512, Precision.FP32): Measured(
+        38.6, EPYC_AVX2, "2026-12-01", f"{STAGES} --still --size 512 --seconds 0.24: 38.61"),
 }
+# What GFPGAN with its detector and parser adds per frame, by (CPU class, precision): the
+# enhanced render minus the plain one, the larger of crop and full mode.
 ENHANCE_SECONDS = {
-    (AVX512_BF16, Precision.FP32): 2.8, (AVX512_BF16, Precision.BF16): 2.4,
-    (AVX2, Precision.FP32): 9.7,
+    (AVX512_BF16, Precision.BF16): Measured(
+        2.4, EPYC_BF16, "2026-11",
+        f"{STAGES} --still --precision bf16 --seconds 1 --enhancer gfpgan [--preprocess full]"
+        ": 3.33 - 1.06, 3.50 - 1.07"),
+    (AVX512_BF16, Precision.FP32): Measured(
+        2.8, EPYC_BF16, "2026-11",
+        f"{STAGES} --still --precision bf16 --seconds 1 --enhancer gfpgan [--preprocess full]"
+        " when GFPGAN ran fp32 whatever the precision: 3.80 - 1.20, 4.03 - 1.22"),
+    (AVX2, Precision.FP32): Measured(
+        9.7, EPYC_AVX2, "2026-12-01",
+        f"{STAGES} --still --seconds 0.4 --enhancer gfpgan [--preprocess full]"
+        ": 17.42 - 7.72, 15.78 - 7.72"),
 }
-# A render pod's fixed cost by class: imports, model load and the source's encoding (the same
-# runs' render_load stage: 5 s and 12.9-16.3 s).
-LOAD_SECONDS = {AVX512_BF16: 5.0, AVX2: 14.0}
+# A render pod's fixed cost by class: imports, model load and the source's encoding (the
+# render_load stage of the runs above).
+LOAD_SECONDS = {
+    AVX512_BF16: Measured(5.0, EPYC_BF16, "2026-11",
+                          f"{STAGES} --still --precision bf16 --seconds 10: render_load"),
+    AVX2: Measured(14.0, EPYC_AVX2, "2026-12-01",
+                   f"{STAGES} --still --seconds 1, --seconds 0.4 --enhancer gfpgan [--preprocess"
+                   " full], --seconds 0.24 --size 512: render_load 12.9-16.3"),
+}
 # Classes with no machine to measure on take the figures of one that bounds them from above:
 # AVX-512 without BF16 runs the same fp32 kernels as AVX2 with wider vectors.
 MEASURED_AS = {AVX512: AVX2}
-# Pod scheduling and start with the image already on the node (assumed; not measurable here).
+# Pod scheduling and start with the image already on the node: assumed, not measurable here.
 POD_START_SECONDS = 20.0
-# The stages around the render fan-out, one after another on their own pods: ingest with the
-# weights' fingerprint, the face stage (the mel runs beside it), coefficients, chunk planning
-# and stitch, ~20 s measured for a 10 s clip, each with a pod start.
-SERIAL_SECONDS = 20.0 + 5 * POD_START_SECONDS
+# The stages around the render fan-out, one after another on their own pods (ingest with the
+# weights' fingerprint, the face stage with the mel beside it, coefficients, chunk planning
+# and stitch), each with a pod start.
+SERIAL_WORK = Measured(20.0, EPYC_BF16, "2026-11",
+                       f"{STAGES} --still --precision bf16 --seconds 10: all stages but render")
+SERIAL_SECONDS = SERIAL_WORK.value + 5 * POD_START_SECONDS
 MAX_OVERHEAD = 0.2  # a chunk's fixed cost may be at most this share of its rendering
 TIMEOUT_SHARE = 0.5  # a chunk's planned time may be at most this share of the task timeout
 
@@ -74,10 +107,10 @@ class RenderCost:
         cpu = cpu or cpu_class()
         precision = options.precision.resolve(cpu)
         measured = MEASURED_AS.get(cpu, cpu)
-        frame = RENDER_SECONDS[measured, options.size, precision]
+        frame = RENDER_SECONDS[measured, options.size, precision].value
         if options.enhancer is Enhancer.GFPGAN:
-            frame += ENHANCE_SECONDS[measured, precision]
-        return cls(frame, LOAD_SECONDS[measured] + POD_START_SECONDS)
+            frame += ENHANCE_SECONDS[measured, precision].value
+        return cls(frame, LOAD_SECONDS[measured].value + POD_START_SECONDS)
 
     @classmethod
     def chunk_limits_on_any_node(cls, options: GenerateOptions,

@@ -35,7 +35,6 @@ import numpy as np
 import torch
 
 from sadtalker import torchvision_compat, weights
-from sadtalker.errors import CheckpointError
 from sadtalker.options import Precision
 
 torchvision_compat.install()  # must precede the first import of gfpgan/basicsr
@@ -52,6 +51,8 @@ UPSCALE = 1  # keep the frame size (SadTalker: 2)
 FACE_SIZE = 512  # GFPGAN v1.4 restores faces aligned to the FFHQ template at 512x512
 RESTORE_WEIGHT = 0.5  # GFPGANer.enhance's default, used by SadTalker
 EYE_DIST_THRESHOLD = 5  # GFPGANer skips faces whose eyes are closer than this (pixels)
+GFPGAN_KEYS = ("params_ema", "params")  # the EMA weights GFPGANer prefers, else the raw ones
+DATA_PARALLEL_PREFIX = "module."  # facexlib drops it from RetinaFace keys that carry it
 
 
 def _gfpgan_v14() -> GFPGANv1Clean:
@@ -87,21 +88,28 @@ class _LocalGFPGANer(GFPGANer):
         self.upscale = UPSCALE
         self.bg_upsampler = None
         self.device = device
-        checkpoint = weights.load_torch_checkpoint(model_path)
-        state = checkpoint.get("params_ema", checkpoint.get("params"))
-        if state is None:
-            raise CheckpointError(
-                f"{model_path} has neither 'params_ema' nor 'params': not a GFPGAN checkpoint")
-        self.gfpgan = _gfpgan_v14()
-        try:
-            self.gfpgan.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise CheckpointError(f"{model_path} does not fit GFPGAN v1.4: {exc}") from exc
+        key, state = weights.load_torch_state(model_path, GFPGAN_KEYS)
+        self.gfpgan = weights.load_strict(_gfpgan_v14(), state, model_path, key)
         self.gfpgan.eval().to(device)
-        with _quiet_resnet_construction():
-            self.face_helper = FaceRestoreHelper(
-                UPSCALE, face_size=FACE_SIZE, crop_ratio=(1, 1), det_model="retinaface_resnet50",
-                save_ext="png", use_parse=True, device=device, model_rootpath=str(directory))
+        try:
+            with _quiet_resnet_construction():
+                self.face_helper = FaceRestoreHelper(
+                    UPSCALE, face_size=FACE_SIZE, crop_ratio=(1, 1),
+                    det_model="retinaface_resnet50", save_ext="png", use_parse=True,
+                    device=device, model_rootpath=str(directory))
+        except Exception:
+            _check_facexlib_files(directory)
+            raise  # neither file is at fault
+
+
+def _check_facexlib_files(directory: Path) -> None:
+    """Load the files facexlib reads itself through the strict loader, so that a failure
+    inside facexlib becomes an error naming the file and key."""
+    for name, build in ((weights.RETINAFACE, _retinaface), (weights.PARSENET, _parsenet)):
+        path = directory / name
+        _, state = weights.load_torch_state(path)
+        state = {key.removeprefix(DATA_PARALLEL_PREFIX): value for key, value in state.items()}
+        weights.load_strict(build(), state, path)
 
 
 class _Bfloat16Network(torch.nn.Module):
@@ -129,8 +137,8 @@ class Enhancer:
              precision: Precision = Precision.FP32) -> Enhancer:
         """Load GFPGANv1.4.pth, RetinaFace and ParseNet from the checkpoint directory only.
 
-        `precision` bf16 runs the GFPGAN network (~70 % of the enhancer's time) in bfloat16;
-        the face detector and parser stay float32.
+        `precision` bf16 runs the GFPGAN network, where the enhancer spends most of its time,
+        in bfloat16; the face detector and parser stay float32.
         """
         model = weights.locate(weights.GFPGAN, checkpoint_dir)
         for name in (weights.RETINAFACE, weights.PARSENET):

@@ -23,6 +23,7 @@ from sadtalker import video, weights
 from sadtalker.allocator import retain_freed_memory
 from sadtalker.audio import AudioFeatures
 from sadtalker.chunks import Chunk, plan_chunks
+from sadtalker.coeff_layout import EXPRESSION, FRAME_COEFFS, POSE
 from sadtalker.coeffs import generate_coefficients, load_coeff_models
 from sadtalker.errors import CheckpointError
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions
@@ -35,7 +36,6 @@ if TYPE_CHECKING:  # gfpgan's import chain costs seconds: load it only when enha
 log = logging.getLogger(__name__)
 
 SYNTHETIC_COMMENT = "made with SYNTHETIC (random) weights: not a real SadTalker output"
-EXP, POSE = slice(0, 64), slice(64, 70)  # expression and head pose columns of the coefficients
 
 
 @dataclass
@@ -43,8 +43,8 @@ class PreparedFace:
     """The portrait after crop and 3DMM extraction: everything later stages need of it."""
 
     crop: np.ndarray  # (size, size, 3) uint8 RGB: the renderer's source image
-    coeffs: np.ndarray  # (73,) float32: exp 64 | angle 3 | trans 3 | crop scale, tx, ty
-    full_coeffs: np.ndarray  # (257,) float32: the 3DMM regressor's whole output
+    coeffs: np.ndarray  # (SOURCE_COEFFS,) float32, in sadtalker.coeff_layout's order
+    full_coeffs: np.ndarray  # (RECON_COEFFS,) float32: the 3DMM regressor's whole output
     crop_info: dict  # JSON-friendly crop geometry (box, quad, original size) for paste-back
 
     def save(self, path: Path) -> Path:
@@ -131,7 +131,7 @@ def prepare_face(image: Path, options: GenerateOptions = DEFAULTS, checkpoints: 
 
 
 def reference_coefficients(video_path: Path, checkpoints: Path | None) -> np.ndarray:
-    """Per-frame (N, 73) coefficients of a reference video (eye blinks or head motion)."""
+    """Per-frame (N, SOURCE_COEFFS) coefficients of a reference video (eye blinks, head motion)."""
     from sadtalker.face.landmarks import Landmarker
     from sadtalker.face.recon import load_recon
     from sadtalker.face.reference_video import REFERENCE_SIZE
@@ -144,13 +144,13 @@ def reference_coefficients(video_path: Path, checkpoints: Path | None) -> np.nda
 def make_coefficients(features: AudioFeatures, face: PreparedFace,
                       options: GenerateOptions = DEFAULTS, checkpoints: Path | None = None,
                       ref_eyeblink: Path | None = None, ref_pose: Path | None = None) -> np.ndarray:
-    """Per-frame (T, 70) expression + pose coefficients from the audio, seeded by options.seed."""
+    """Per-frame (T, FRAME_COEFFS) expression + pose from the audio, seeded by options.seed."""
     models = load_coeff_models(weights.locate(weights.sadtalker_file(options.size), checkpoints))
     reference = functools.cache(lambda path: reference_coefficients(path, checkpoints))
-    eyeblink = reference(ref_eyeblink)[:, EXP] if ref_eyeblink is not None else None
+    eyeblink = reference(ref_eyeblink)[:, EXPRESSION] if ref_eyeblink is not None else None
     pose = reference(ref_pose)[:, POSE] if ref_pose is not None else None  # one pass if same file
-    return generate_coefficients(features.windows, face.coeffs[:70], models, options.pose_style,
-                                 options.seed, options.still, eyeblink, pose)
+    return generate_coefficients(features.windows, face.coeffs[:FRAME_COEFFS], models,
+                                 options.pose_style, options.seed, options.still, eyeblink, pose)
 
 
 @dataclass
@@ -173,7 +173,7 @@ class ChunkRenderer:
         Then this process keeps freed memory for reuse (`sadtalker.allocator`; undo with
         `retain_freed_memory(False)`): rendering frees and allocates the same large buffers
         every batch. Switched on only now, so that loading's transient buffers are not kept too
-        (bench/pipeline_stages.py: GFPGAN pods peak at 2.46 GiB instead of 2.60).
+        (they would raise the pod's peak memory).
         """
         from sadtalker.face.crop import CropInfo
         from sadtalker.image import load_image

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sadtalker import weights
+from sadtalker.coeff_layout import FRAME_COEFFS, SOURCE_COEFFS
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def synthesize(directory: Path, sizes: Iterable[int] = (256,), seed: int = 0,
         weights.write_safetensors(path, tensors, synthetic=True)
         written.append(path)
     pickled = []
-    for channels in (70, 73):
+    for channels in (FRAME_COEFFS, SOURCE_COEFFS):
         path = directory / weights.mapping_file(channels)
         log.info("synthesizing %s", path.name)
         pickled.append(weights.write_torch(path, {"mapping": synthetic_mapping(seed, channels), "epoch": 0}))

@@ -14,19 +14,26 @@ import json
 import logging
 import os
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from platformdirs import user_cache_dir
 from safetensors import safe_open
 from safetensors.torch import save_file
+from torch import nn
 
+from sadtalker.checksum import file_sha256
+from sadtalker.coeff_layout import SOURCE_COEFFS
 from sadtalker.errors import CheckpointError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=nn.Module)
 
 ENV_VAR = "SADTALKER_CHECKPOINTS"
 SYNTHETIC_MANIFEST = "SYNTHETIC.json"  # lists the files `synthesize` wrote, with their sha256
@@ -35,8 +42,8 @@ FIX_COMMAND = "sadtalker weights download --dir {dir}"
 
 SADTALKER_256 = "SadTalker_V0.0.2_256.safetensors"
 SADTALKER_512 = "SadTalker_V0.0.2_512.safetensors"
-MAPPING_CROP = "mapping_00229-model.pth.tar"  # mapping net for crop/extcrop/resize (70 coeffs)
-MAPPING_FULL = "mapping_00109-model.pth.tar"  # mapping net for full/extfull (73 coeffs)
+MAPPING_CROP = "mapping_00229-model.pth.tar"  # mapping net for crop/extcrop/resize
+MAPPING_FULL = "mapping_00109-model.pth.tar"  # mapping net for full/extfull
 GFPGAN = "GFPGANv1.4.pth"
 RETINAFACE = "detection_Resnet50_Final.pth"  # facexlib face detector used inside GFPGANer
 PARSENET = "parsing_parsenet.pth"  # facexlib face parsing used by GFPGANer's paste-back
@@ -162,8 +169,9 @@ def sadtalker_file(size: int) -> str:
 
 
 def mapping_file(coeff_channels: int) -> str:
-    """The mapping-net file: 70 inputs for crop modes, 73 (plus crop parameters) for full modes."""
-    return MAPPING_FULL if coeff_channels == 73 else MAPPING_CROP
+    """The mapping-net file: FRAME_COEFFS inputs in crop modes, SOURCE_COEFFS (the alignment
+    too) in full modes."""
+    return MAPPING_FULL if coeff_channels == SOURCE_COEFFS else MAPPING_CROP
 
 
 def checkpoint_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -188,33 +196,91 @@ def locate(name: str, directory: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
-def load_safetensors_prefix(path: Path, prefix: str) -> dict[str, torch.Tensor]:
-    """The tensors of one sub-model of a multi-model safetensors file, prefix stripped.
+def checkpoint_error(file: str | os.PathLike[str], part: str, problem: str) -> CheckpointError:
+    """The one form of a bad-checkpoint error: the file, the sub-model or entry (`part`) when
+    there is one, what is wrong, and for a file on disk the command that replaces it."""
+    where = f"{file} [{part}]" if part else str(file)
+    if isinstance(file, os.PathLike):
+        fix = f"re-download it: `{FIX_COMMAND.format(dir=Path(file).parent)}`"
+    else:
+        fix = "re-download the file"
+    return CheckpointError(f"{where}: {problem}; {fix}")
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, cut: torch and pickle errors span many lines."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def strip_prefix(entries: Mapping[str, T], prefix: str) -> dict[str, T]:
+    """The entries under `prefix.`, that prefix removed: one sub-model of a multi-model file.
 
     The public loader matches by substring; matching by exact prefix is stricter and selects
     the same keys in the official files.
     """
     head = prefix + "."
+    return {key[len(head):]: value for key, value in entries.items() if key.startswith(head)}
+
+
+def load_safetensors_prefix(path: Path, prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors of one sub-model of a multi-model safetensors file, prefix stripped."""
     try:  # read only this sub-model's tensors, not the whole 725 MB file
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            found = {k[len(head):]: f.get_tensor(k) for k in f.keys() if k.startswith(head)}  # noqa: SIM118 (safe_open has no __iter__)
+            keys = f.keys()  # safe_open has no __iter__
+            names = strip_prefix(dict(zip(keys, keys, strict=True)), prefix)
+            found = {short: f.get_tensor(key) for short, key in names.items()}
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
-        raise CheckpointError(f"cannot read {path}: {exc}; re-download it") from exc
+        raise checkpoint_error(path, prefix, f"cannot read it ({_one_line(exc)})") from exc
     if not found:
-        raise CheckpointError(f"{path.name} has no tensors under '{head}': not a SadTalker file?")
+        raise checkpoint_error(path, prefix, f"no tensors under '{prefix}.', not a SadTalker file")
     return found
 
 
-def load_torch_checkpoint(path: Path) -> dict:
-    """A torch pickle checkpoint (mapping, GFPGAN, face-alignment files) loaded on the CPU.
+def load_torch_state(path: Path, keys: tuple[str, ...] = ()) -> tuple[str, dict]:
+    """A state dict from a torch pickle file (mapping, GFPGAN, face-alignment, facexlib files),
+    loaded on the CPU: the file's whole content, or its entry under the first of `keys` it
+    holds; returned with that key ("" for the whole file).
 
     The official .pth.tar files hold optimizer state and plain ints besides tensors, which
     torch's weights_only loader rejects; they are trusted files from the registry.
     """
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise CheckpointError(f"cannot read {path}: {exc}; re-download it") from exc
+        raise checkpoint_error(path, "", f"cannot read it ({_one_line(exc)})") from exc
+    if not isinstance(checkpoint, dict):
+        raise checkpoint_error(path, "", f"holds a {type(checkpoint).__name__}, not a dict")
+    if not keys:
+        return "", checkpoint
+    for key in keys:
+        if key in checkpoint:
+            return key, checkpoint[key]
+    raise checkpoint_error(path, "", f"no entry {' or '.join(map(repr, keys))}")
+
+
+def load_strict(module: M, state: Mapping[str, torch.Tensor], file: str | os.PathLike[str],
+                part: str = "") -> M:
+    """Load `state` into `module` with every key and shape checked; returns the module.
+
+    A mismatch names the file, the sub-model and the first offending keys on one line, where
+    torch's own report spans a line per key.
+    """
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    name = type(module).__name__
+    if missing or unexpected:
+        raise checkpoint_error(file, part, (
+            f"does not fit {name}: missing keys {missing[:3]}, unexpected keys {unexpected[:3]} "
+            f"({len(missing)} missing, {len(unexpected)} unexpected)"))
+    for key, tensor in expected.items():
+        if state[key].shape != tensor.shape:
+            raise checkpoint_error(file, part, (
+                f"key {key} has shape {tuple(state[key].shape)}, {name} expects "
+                f"{tuple(tensor.shape)}"))
+    module.load_state_dict(state, strict=True)
+    return module
 
 
 def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], synthetic: bool = True) -> None:
@@ -244,7 +310,7 @@ def is_synthetic(path: Path) -> bool:
         return metadata.get(SYNTHETIC_METADATA_KEY) == "true"
     manifest = _read_manifest(path.parent)
     digest = manifest.get(path.name)
-    return digest is not None and digest == sha256_of(path)
+    return digest is not None and digest == file_sha256(path)
 
 
 def uses_synthetic_weights(directory: str | os.PathLike[str] | None, size: int) -> bool:
@@ -263,31 +329,22 @@ def _read_manifest(directory: Path) -> dict[str, str]:
 def record_synthetic(directory: Path, paths: Iterable[Path]) -> None:
     """Add files to the directory's manifest of synthetic files (name -> sha256)."""
     manifest = _read_manifest(directory)
-    manifest.update({p.name: sha256_of(p) for p in paths})
+    manifest.update({p.name: file_sha256(p) for p in paths})
     tmp = directory / (SYNTHETIC_MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, directory / SYNTHETIC_MANIFEST)
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fingerprint(names: Iterable[str], directory: str | os.PathLike[str] | None = None) -> str:
     """A hex sha256 over the named files' names and full bytes, where the run will read them.
 
     Cached tasks that load models take it as an input: changed weights miss the cache, while
-    the same files in another directory hit. Reading every byte costs ~1.5 s per GB (the
-    1.5 GB of a 256 run with detector and enhancer: 2-3 s on 2 busy cores).
+    the same files in another directory hit. Every byte is read (a size or date would miss a
+    file replaced in place), so ingest computes it once per run (its cost: README).
     """
     digest = hashlib.sha256()
     for name in sorted(set(names)):  # order-free; each file's own digest keeps names apart
-        digest.update(f"{name}\n{sha256_of(locate(name, directory))}\n".encode())
+        digest.update(f"{name}\n{file_sha256(locate(name, directory))}\n".encode())
     return digest.hexdigest()
 
 
@@ -320,7 +377,7 @@ def verify(directory: str | os.PathLike[str] | None = None,
         elif entry.size is not None and path.stat().st_size != entry.size:
             size = path.stat().st_size
             result.append(FileStatus(name, FileState.CORRUPT, f"{size} bytes, expected {entry.size}"))
-        elif not sha256_of(path).startswith(entry.sha256):
+        elif not file_sha256(path).startswith(entry.sha256):
             result.append(FileStatus(name, FileState.CORRUPT, "sha256 differs from the release"))
         else:
             result.append(FileStatus(name, FileState.OK, "checksum matches"))
@@ -351,7 +408,7 @@ def download(
     for name in names:
         entry = REGISTRY[name]
         path = root / name
-        if path.is_file() and not is_synthetic(path) and sha256_of(path).startswith(entry.sha256):
+        if path.is_file() and not is_synthetic(path) and file_sha256(path).startswith(entry.sha256):
             paths.append(path)
             continue
         paths.append(_download_one(entry, path, progress, opener))
@@ -383,7 +440,7 @@ def _download_one(entry: CheckpointFile, path: Path,
                 done += len(block)
                 if progress:
                     progress(entry.name, done, total)
-    digest = sha256_of(part)
+    digest = file_sha256(part)
     if not digest.startswith(entry.sha256):
         part.unlink()
         raise CheckpointError(

@@ -11,6 +11,7 @@ import torch
 
 from sadtalker import weights
 from sadtalker.audio import AudioFeatures, fit_to_frames, melspectrogram, num_frames
+from sadtalker.coeff_layout import EXPRESSION, FRAME_COEFFS, POSE
 from sadtalker.coeffs import CoeffModels, generate_coefficients, load_coeff_models
 from sadtalker.coeffs.audio2pose import num_latents
 from sadtalker.coeffs.blink import BLINK, blink_ratios
@@ -67,7 +68,8 @@ def test_load_is_strict(tensors, tmp_path: Path) -> None:
     path = tmp_path / "broken.safetensors"
     weights.write_safetensors(path, {k: v for k, v in tensors.items()
                                      if k != "audio2pose.netD_motion.seq.3.bias"})
-    with pytest.raises(CheckpointError, match="audio2pose.*Missing key.*netD_motion.seq.3.bias"):
+    with pytest.raises(CheckpointError,
+                       match=r"broken\.safetensors \[audio2pose\].*netD_motion\.seq\.3\.bias"):
         load_coeff_models(path)
 
 
@@ -87,19 +89,20 @@ def test_reproduces_the_public_code(models: CoeffModels, case: str) -> None:
                 "ref_pose": rng.normal(0, 0.05, (15, 6))}
     coeffs = generate_coefficients(AudioFeatures.from_wav(voice).windows, SOURCE, models,
                                    REFERENCE["pose_style"], REFERENCE["seed"], **refs)
-    assert coeffs.shape == (37, 70)
+    assert coeffs.shape == (37, FRAME_COEFFS)
     # measured 3e-6 (float32 convolutions in another order)
     np.testing.assert_allclose(coeffs[:, :8], REFERENCE[case]["exp_first8"], atol=5e-5)
-    np.testing.assert_allclose(coeffs[:, 64:], REFERENCE[case]["pose"], atol=5e-5)
+    np.testing.assert_allclose(coeffs[:, POSE], REFERENCE[case]["pose"], atol=5e-5)
 
 
 def test_three_seconds_give_75_frames_near_the_source(models, speech_windows) -> None:
     coeffs = generate_coefficients(speech_windows, SOURCE, models, seed=0)
-    assert coeffs.shape == (75, 70) and coeffs.dtype == np.float32
-    np.testing.assert_allclose(coeffs[0, 64:], SOURCE[64:], atol=0.02)  # frame 0: no motion
-    motion = coeffs[:, 64:] - SOURCE[64:]
+    assert coeffs.shape == (75, FRAME_COEFFS) and coeffs.dtype == np.float32
+    np.testing.assert_allclose(coeffs[0, POSE], SOURCE[POSE], atol=0.02)  # frame 0: no motion
+    motion = coeffs[:, POSE] - SOURCE[POSE]
     assert 0.001 < motion.std() < 0.1  # synthetic weights: a few hundredths of head motion
-    assert 0.1 < (coeffs[:, :64] - SOURCE[:64]).std() < 1.0  # the mouth moves with the audio
+    mouth = coeffs[:, EXPRESSION] - SOURCE[EXPRESSION]
+    assert 0.1 < mouth.std() < 1.0  # the mouth moves with the audio
 
 
 def test_same_seed_same_output_other_seed_differs(models, speech_windows) -> None:
@@ -107,23 +110,23 @@ def test_same_seed_same_output_other_seed_differs(models, speech_windows) -> Non
     again = generate_coefficients(speech_windows, SOURCE, models, 3, seed=11)
     other = generate_coefficients(speech_windows, SOURCE, models, 3, seed=12)
     np.testing.assert_array_equal(first, again)
-    assert np.abs(first[:, 64:] - other[:, 64:]).max() > 1e-3  # other latents
-    assert np.abs(first[:, :64] - other[:, :64]).max() > 1e-3  # other blinks
+    assert np.abs(first[:, POSE] - other[:, POSE]).max() > 1e-3  # other latents
+    assert np.abs(first[:, EXPRESSION] - other[:, EXPRESSION]).max() > 1e-3  # other blinks
 
 
 def test_pose_style_changes_the_pose_only(models, speech_windows) -> None:
     a = generate_coefficients(speech_windows, SOURCE, models, 0, seed=1)
     b = generate_coefficients(speech_windows, SOURCE, models, 45, seed=1)
-    np.testing.assert_array_equal(a[:, :64], b[:, :64])
-    assert np.abs(a[:, 64:] - b[:, 64:]).max() > 1e-3
+    np.testing.assert_array_equal(a[:, EXPRESSION], b[:, EXPRESSION])
+    assert np.abs(a[:, POSE] - b[:, POSE]).max() > 1e-3
 
 
 def test_still_keeps_the_source_pose(models, speech_windows) -> None:
     moving = generate_coefficients(speech_windows, SOURCE, models, seed=2)
     still = generate_coefficients(speech_windows, SOURCE, models, seed=2, still=True,
                                   ref_pose=np.ones((4, 6)))
-    np.testing.assert_array_equal(still[:, 64:], np.tile(SOURCE[64:], (75, 1)))
-    np.testing.assert_array_equal(still[:, :64], moving[:, :64])
+    np.testing.assert_array_equal(still[:, POSE], np.tile(SOURCE[POSE], (75, 1)))
+    np.testing.assert_array_equal(still[:, EXPRESSION], moving[:, EXPRESSION])
 
 
 def test_ref_pose_adds_its_motion_tiled(models, speech_windows) -> None:
@@ -131,31 +134,33 @@ def test_ref_pose_adds_its_motion_tiled(models, speech_windows) -> None:
     plain = generate_coefficients(speech_windows, SOURCE, models, seed=4)
     posed = generate_coefficients(speech_windows, SOURCE, models, seed=4, ref_pose=ref_pose)
     tiled = np.concatenate([ref_pose, ref_pose, ref_pose[:15]])
-    np.testing.assert_allclose(posed[:, 64:] - plain[:, 64:], tiled - ref_pose[0], atol=1e-6)
-    np.testing.assert_array_equal(posed[:, :64], plain[:, :64])
+    np.testing.assert_allclose(posed[:, POSE] - plain[:, POSE], tiled - ref_pose[0], atol=1e-6)
+    np.testing.assert_array_equal(posed[:, EXPRESSION], plain[:, EXPRESSION])
 
 
 def test_ref_eyeblink_replaces_source_expression_and_blinks(models, speech_windows) -> None:
     plain = generate_coefficients(speech_windows, SOURCE, models, seed=4)
-    ref = np.tile(SOURCE[:64], (2, 1))
+    ref = np.tile(SOURCE[EXPRESSION], (2, 1))
     ref[1] += 0.5  # odd frames follow another expression
     blinked = generate_coefficients(speech_windows, SOURCE, models, seed=4, ref_eyeblink=ref)
-    np.testing.assert_array_equal(blinked[:, 64:], plain[:, 64:])  # same latents either way
+    np.testing.assert_array_equal(blinked[:, POSE], plain[:, POSE])  # same latents either way
     # with blinks off, frames where no blink was drawn match; ExpNet's synthetic reference
     # path is the identity, so odd frames move by exactly the +0.5
     blinks = blink_ratios(75, np.random.default_rng(4))[:, 0]
     calm = blinks == 0
     offset = np.where(np.arange(75) % 2, 0.5, 0.0)[calm, None]
     expected = np.broadcast_to(offset, (calm.sum(), 64))
-    np.testing.assert_allclose(blinked[calm, :64] - plain[calm, :64], expected, atol=1e-5)
+    np.testing.assert_allclose(blinked[calm, EXPRESSION] - plain[calm, EXPRESSION], expected,
+                               atol=1e-5)
     even_blinking = ~calm & (np.arange(75) % 2 == 0)
-    assert np.abs(blinked[even_blinking, :64] - plain[even_blinking, :64]).max() > 1e-3
+    moved = blinked[even_blinking, EXPRESSION] - plain[even_blinking, EXPRESSION]
+    assert np.abs(moved).max() > 1e-3
 
 
 @pytest.mark.parametrize(("frames", "latents"), [(1, 0), (2, 1), (3, 1), (21, 1), (33, 1), (34, 2)])
 def test_short_clips(models, speech_windows, frames: int, latents: int) -> None:
     coeffs = generate_coefficients(speech_windows[:frames], SOURCE, models, seed=0)
-    assert coeffs.shape == (frames, 70) and np.isfinite(coeffs).all()
+    assert coeffs.shape == (frames, FRAME_COEFFS) and np.isfinite(coeffs).all()
     assert num_latents(frames) == latents
 
 

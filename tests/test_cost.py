@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from sadtalker import cost
 from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.cost import MAX_OVERHEAD, TIMEOUT_SHARE, RenderCost
 from sadtalker.cpu import CpuClass
@@ -24,6 +27,14 @@ def test_options_that_cost_more_per_frame_estimate_more():
     assert frame(bf16, precision="bf16", enhancer="gfpgan") > 3 * frame(bf16, precision="bf16")
     assert (frame(bf16, precision="fp32", enhancer="gfpgan") - frame(bf16, precision="fp32")
             > frame(bf16, precision="bf16", enhancer="gfpgan") - frame(bf16, precision="bf16"))
+
+
+def test_every_figure_states_machine_date_and_command():
+    rows = [*cost.RENDER_SECONDS.values(), *cost.ENHANCE_SECONDS.values(),
+            *cost.LOAD_SECONDS.values(), cost.SERIAL_WORK]
+    for row in rows:
+        assert row.value > 0 and row.machine and "bench/" in row.command
+        assert re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", row.date), row
 
 
 @pytest.mark.parametrize("cpu", list(CpuClass))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -100,6 +101,31 @@ def test_missing_file_is_named_and_never_downloaded(enhancer_dir: Path, enhance_
     for name in (weights.GFPGAN, weights.RETINAFACE):
         (tmp_path / name).symlink_to(enhancer_dir / name)
     with pytest.raises(CheckpointError, match=weights.PARSENET):
+        enhance_module.Enhancer.load(tmp_path)
+
+
+def test_files_facexlib_reads_are_checked_by_the_strict_loader(
+        enhancer_dir: Path, enhance_module, no_network: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    directory = tmp_path / "weights"
+    directory.mkdir()
+    for name in (weights.GFPGAN, weights.RETINAFACE):
+        (directory / name).symlink_to(enhancer_dir / name)
+    state = torch.load(enhancer_dir / weights.PARSENET, weights_only=True)
+    del state["decoder.0.conv1.conv2d.weight"]
+    torch.save(state, directory / weights.PARSENET)
+    with pytest.raises(CheckpointError, match=re.escape(
+            f"{directory / weights.PARSENET}: does not fit ParseNet: missing keys "
+            "['decoder.0.conv1.conv2d.weight']")):
+        enhance_module.Enhancer.load(directory)
+
+
+def test_an_unreadable_gfpgan_file_is_named(enhance_module, tmp_path: Path) -> None:
+    for name in (weights.GFPGAN, weights.RETINAFACE, weights.PARSENET):
+        (tmp_path / name).write_bytes(b"truncated")
+    with pytest.raises(CheckpointError,
+                       match=re.escape(f"{tmp_path / weights.GFPGAN}: cannot read")):
         enhance_module.Enhancer.load(tmp_path)
 
 

@@ -4,15 +4,18 @@ own format (synthetic weights, so what they find is chance; the code paths are w
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import face_alignment.utils
 import numpy as np
 import pytest
+import torch
 import torch.hub
 from skimage import data
 
-from sadtalker.errors import LandmarksError, NoFaceError
+from sadtalker import weights
+from sadtalker.errors import CheckpointError, LandmarksError, NoFaceError
 from sadtalker.face.landmarks import Landmarker, load_landmarks
 from sadtalker.face.synthetic_landmarker import write_face_alignment_files
 
@@ -42,6 +45,23 @@ def test_detector_and_fan_run_offline_on_official_format_files(landmarker_dir, n
     except NoFaceError:
         return  # random detector weights may find nothing: that path is valid too
     assert points.shape == (68, 2) and points.dtype == np.float32 and np.isfinite(points).all()
+
+
+def test_a_fan_file_that_does_not_fit_names_file_and_key(landmarker_dir, tmp_path):
+    (tmp_path / weights.S3FD).symlink_to(landmarker_dir / weights.S3FD)
+    state = torch.load(landmarker_dir / weights.FAN_2D, weights_only=True)
+    state["conv1.weight"] = state["conv1.weight"][:1]
+    torch.save(state, tmp_path / weights.FAN_2D)
+    with pytest.raises(CheckpointError, match=re.escape(
+            f"{tmp_path / weights.FAN_2D}: key conv1.weight has shape (1, ")):
+        Landmarker.load(tmp_path)
+
+
+def test_an_unreadable_detector_file_is_named(landmarker_dir, tmp_path):
+    (tmp_path / weights.FAN_2D).symlink_to(landmarker_dir / weights.FAN_2D)
+    (tmp_path / weights.S3FD).write_bytes(b"truncated")
+    with pytest.raises(CheckpointError, match=re.escape(f"{tmp_path / weights.S3FD}: cannot read")):
+        Landmarker.load(tmp_path)
 
 
 def test_no_box_is_a_named_error(landmarker_dir, monkeypatch):

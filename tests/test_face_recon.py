@@ -11,11 +11,18 @@ import torch
 from skimage import data
 
 from sadtalker import weights
+from sadtalker.coeff_layout import (
+    ALIGNMENT,
+    EXPRESSION,
+    RECON_COEFFS,
+    RECON_EXPRESSION,
+    SOURCE_COEFFS,
+)
 from sadtalker.errors import CheckpointError
 from sadtalker.face.align import align_face
 from sadtalker.face.crop import crop_face
 from sadtalker.face.extract import extract_face
-from sadtalker.face.recon import NUM_COEFFS, ReconNet, load_recon, regress
+from sadtalker.face.recon import ReconNet, load_recon, regress
 from sadtalker.face.synthetic import synthetic_weights
 from sadtalker.options import Preprocess
 
@@ -46,7 +53,7 @@ def test_output_matches_the_public_reconnet(recon_file):
     crop, _, mapped = crop_face(data.astronaut(), np.array(case["landmarks"]), Preprocess.CROP, 256)
     aligned, _ = align_face(crop, mapped)
     out = regress(load_recon(recon_file), aligned).full
-    assert out.shape == (NUM_COEFFS,)
+    assert out.shape == (RECON_COEFFS,)
     # fp32 ResNet-50 sums in a different order on each CPU class's kernels: the expectations
     # (computed on AVX-512) hold to 1e-4, relative for the few outputs above 1
     np.testing.assert_allclose(out, expected["recon"]["output"], atol=1e-4, rtol=1e-4)
@@ -57,7 +64,8 @@ def test_missing_key_is_a_checkpoint_error(tmp_path):
     tensors.pop("face_3drecon.final_layers.6.bias")
     path = tmp_path / weights.SADTALKER_256
     weights.write_safetensors(path, tensors)
-    with pytest.raises(CheckpointError, match="final_layers.6.bias"):
+    with pytest.raises(CheckpointError,
+                       match=r"256\.safetensors \[face_3drecon\].*final_layers\.6\.bias"):
         load_recon(path)
 
 
@@ -66,10 +74,10 @@ def test_extract_face_all_modes(recon_file, astronaut_landmarks, mode, size):
     recon = load_recon(recon_file)
     face = extract_face(data.astronaut(), astronaut_landmarks, Preprocess(mode), size, recon)
     assert face.crop.shape == (size, size, 3)
-    assert face.coeffs.shape == (73,) and face.coeffs.dtype == np.float32
-    assert face.full_coeffs.shape == (257,)
-    np.testing.assert_array_equal(face.coeffs[:64], face.full_coeffs[80:144])
-    assert np.isfinite(face.coeffs).all() and abs(face.coeffs[70]) > 0  # alignment scale
+    assert face.coeffs.shape == (SOURCE_COEFFS,) and face.coeffs.dtype == np.float32
+    assert face.full_coeffs.shape == (RECON_COEFFS,)
+    np.testing.assert_array_equal(face.coeffs[EXPRESSION], face.full_coeffs[RECON_EXPRESSION])
+    assert np.isfinite(face.coeffs).all() and abs(face.coeffs[ALIGNMENT][0]) > 0  # its scale
 
 
 def test_recon_is_deterministic_for_a_seed():

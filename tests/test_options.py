@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from sadtalker.coeff_layout import FRAME_COEFFS, SOURCE_COEFFS
 from sadtalker.cpu import CpuClass
 from sadtalker.errors import OptionError
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions, Precision, Preprocess
@@ -10,13 +11,13 @@ def test_defaults_are_sadtalkers():
     assert DEFAULTS.preprocess is Preprocess.CROP
     assert (DEFAULTS.size, DEFAULTS.pose_style, DEFAULTS.batch_size) == (256, 0, 2)
     assert DEFAULTS.expression_scale == 1.0 and DEFAULTS.enhancer is Enhancer.NONE
-    assert DEFAULTS.coeff_channels == 70
+    assert DEFAULTS.coeff_channels == FRAME_COEFFS
 
 
 def test_strings_become_enums_and_full_modes_widen_coefficients():
     opts = GenerateOptions(preprocess="EXTFULL", enhancer="gfpgan", input_yaw=[0, 20])
     assert opts.preprocess is Preprocess.EXTFULL and opts.preprocess.pastes_back
-    assert opts.preprocess.extended and opts.coeff_channels == 73
+    assert opts.preprocess.extended and opts.coeff_channels == SOURCE_COEFFS
     assert opts.input_yaw == (0.0, 20.0)
     assert opts.to_dict()["preprocess"] == "extfull"
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from sadtalker import weights
+from sadtalker.coeff_layout import ALIGNMENT, ANGLES, FRAME_COEFFS, SOURCE_COEFFS, TRANSLATION
 from sadtalker.errors import CheckpointError, ImageError, InputError
 from sadtalker.options import GenerateOptions, Precision
 from sadtalker.render import Renderer
@@ -24,25 +25,21 @@ TOLERANCE = 1e-4
 
 
 def clip_coefficients(frames: int) -> np.ndarray:
-    """A smooth (frames, 70) clip: expression, angles (rad) and translation in typical ranges."""
+    """A smooth (frames, FRAME_COEFFS) clip: expression, angles (rad) and translation in
+    typical ranges."""
     t = np.arange(frames)[:, None]
-    k = np.arange(70)[None, :]
+    k = np.arange(FRAME_COEFFS)[None, :]
     coeffs = 0.4 * np.sin(0.3 * t + 0.7 * k)
-    coeffs[:, 64:67] = 0.15 * np.sin(0.2 * t + k[:, 64:67])
-    coeffs[:, 67:70] = 0.03 * np.cos(0.1 * t + k[:, 67:70])
+    coeffs[:, ANGLES] = 0.15 * np.sin(0.2 * t + k[:, ANGLES])
+    coeffs[:, TRANSLATION] = 0.03 * np.cos(0.1 * t + k[:, TRANSLATION])
     return coeffs.astype(np.float32)
 
 
 def source_coefficients() -> np.ndarray:
-    """(73,) source coefficients; the last three are crop scale and offsets (pixels)."""
-    coeffs = 0.3 * np.cos(1.3 * np.arange(73))
-    coeffs[70:] = [1.3, 121.0, 97.0]
+    """(SOURCE_COEFFS,) source coefficients; the alignment's scale and offsets (pixels) last."""
+    coeffs = 0.3 * np.cos(1.3 * np.arange(SOURCE_COEFFS))
+    coeffs[ALIGNMENT] = [1.3, 121.0, 97.0]
     return coeffs.astype(np.float32)
-
-
-def split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    head = prefix + "."
-    return {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
 
 
 def block_means(frames: torch.Tensor) -> np.ndarray:
@@ -57,7 +54,8 @@ def renderer_weights() -> dict[str, torch.Tensor]:
 
 def tiny_renderer(renderer_weights: dict[str, torch.Tensor], coeff_channels: int) -> Renderer:
     return Renderer.from_state_dicts(
-        split(renderer_weights, KP_PREFIX), split(renderer_weights, GENERATOR_PREFIX),
+        weights.strip_prefix(renderer_weights, KP_PREFIX),
+        weights.strip_prefix(renderer_weights, GENERATOR_PREFIX),
         synthetic_mapping(SEED, coeff_channels), TINY, coeff_channels)
 
 
@@ -77,7 +75,7 @@ def test_frames_match_the_public_code(renderer_weights, case) -> None:
 
 
 def test_chunked_render_equals_whole_render(renderer_weights) -> None:
-    renderer = tiny_renderer(renderer_weights, 70)
+    renderer = tiny_renderer(renderer_weights, FRAME_COEFFS)
     coeffs = clip_coefficients(3)
     options = GenerateOptions(batch_size=2, input_yaw=(-10.0, 10.0))
     done: list[int] = []
@@ -93,16 +91,17 @@ def test_chunked_render_equals_whole_render(renderer_weights) -> None:
 
 
 def test_missing_key_is_named(renderer_weights) -> None:
-    generator_state = split(renderer_weights, GENERATOR_PREFIX)
+    generator_state = weights.strip_prefix(renderer_weights, GENERATOR_PREFIX)
     del generator_state["fourth.bias"]
-    with pytest.raises(CheckpointError, match="fourth.bias"):
-        Renderer.from_state_dicts(split(renderer_weights, KP_PREFIX), generator_state,
-                                  synthetic_mapping(SEED, 70), TINY, 70)
+    with pytest.raises(CheckpointError, match=r"renderer weights \[generator\].*fourth\.bias"):
+        Renderer.from_state_dicts(weights.strip_prefix(renderer_weights, KP_PREFIX),
+                                  generator_state,
+                                  synthetic_mapping(SEED, FRAME_COEFFS), TINY, FRAME_COEFFS)
 
 
 def test_source_of_the_wrong_size_and_frames_outside_the_clip_are_refused(
         renderer_weights) -> None:
-    renderer = tiny_renderer(renderer_weights, 70)
+    renderer = tiny_renderer(renderer_weights, FRAME_COEFFS)
     with pytest.raises(ImageError, match="128x128"):
         renderer.prepare(face_image(256), source_coefficients())
     state = renderer.prepare(face_image(TINY), source_coefficients())
@@ -114,14 +113,14 @@ def test_source_of_the_wrong_size_and_frames_outside_the_clip_are_refused(
 def official_files(renderer_weights, tmp_path) -> Path:
     """The renderer's two files at 256, written in the official layout."""
     weights.write_safetensors(tmp_path / weights.SADTALKER_256, renderer_weights)
-    torch.save({"mapping": synthetic_mapping(SEED, 70), "epoch": 229},
+    torch.save({"mapping": synthetic_mapping(SEED, FRAME_COEFFS), "epoch": 229},
                tmp_path / weights.MAPPING_CROP)
     return tmp_path
 
 
 def render_official(directory: Path, precision: Precision) -> np.ndarray:
     """Two 256 frames from the official files, as float64 pixels."""
-    renderer = Renderer.load(directory, 256, 70, precision)
+    renderer = Renderer.load(directory, 256, FRAME_COEFFS, precision)
     state = renderer.prepare(face_image(256), source_coefficients())
     frames = renderer.render(state, clip_coefficients(2), 0, 2, GenerateOptions(batch_size=2))
     return frames.astype(np.float64)

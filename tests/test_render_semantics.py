@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sadtalker.coeff_layout import (
+    ALIGNMENT,
+    EXPRESSION,
+    FRAME_COEFFS,
+    POSE,
+    SOURCE_COEFFS,
+)
 from sadtalker.errors import InputError
 from sadtalker.render.semantics import (
     camera_sequence,
@@ -16,13 +23,13 @@ from sadtalker.render.semantics import (
 
 def clip(frames: int) -> np.ndarray:
     """Coefficients whose value is frame * 100 + channel, so windows can be read back."""
-    return (np.arange(frames)[:, None] * 100 + np.arange(70)[None, :]).astype(np.float32)
+    return (np.arange(frames)[:, None] * 100 + np.arange(FRAME_COEFFS)[None, :]).astype(np.float32)
 
 
 def test_windows_are_clamped_at_both_clip_edges() -> None:
     target = clip(5)
     windows = frame_windows(target, np.array([0, 4]))
-    assert windows.shape == (2, 70, 27)
+    assert windows.shape == (2, FRAME_COEFFS, 27)
     first = windows[0, 0] / 100  # channel 0 holds frame * 100
     assert first.tolist() == [0] * 14 + [1, 2, 3, 4] + [4] * 9
     last = windows[1, 0] / 100
@@ -36,33 +43,33 @@ def test_inner_window_is_the_27_neighbours() -> None:
 
 
 def test_target_scales_expression_only() -> None:
-    source = np.arange(73, dtype=np.float32) * -1
-    target = target_coefficients(clip(3), source, 70, expression_scale=2.0)
-    assert target.shape == (3, 70) and target.dtype == np.float32
-    np.testing.assert_array_equal(target[:, :64], clip(3)[:, :64] * 2)
-    np.testing.assert_array_equal(target[:, 64:], clip(3)[:, 64:])
+    source = np.arange(SOURCE_COEFFS, dtype=np.float32) * -1
+    target = target_coefficients(clip(3), source, FRAME_COEFFS, expression_scale=2.0)
+    assert target.shape == (3, FRAME_COEFFS) and target.dtype == np.float32
+    np.testing.assert_array_equal(target[:, EXPRESSION], clip(3)[:, EXPRESSION] * 2)
+    np.testing.assert_array_equal(target[:, POSE], clip(3)[:, POSE])
 
 
-def test_full_mode_appends_source_crop_and_still_copies_source_pose() -> None:
-    source = np.arange(73, dtype=np.float32) * -1
-    target = target_coefficients(clip(3), source, 73, still=True)
-    assert target.shape == (3, 73)
-    np.testing.assert_array_equal(target[:, :64], clip(3)[:, :64])
-    np.testing.assert_array_equal(target[:, 64:], np.tile(source[64:], (3, 1)))
-    moving = target_coefficients(clip(3), source, 73)
-    np.testing.assert_array_equal(moving[:, 64:70], clip(3)[:, 64:70])
-    np.testing.assert_array_equal(moving[:, 70:], np.tile(source[70:], (3, 1)))
+def test_full_mode_appends_source_alignment_and_still_copies_source_pose() -> None:
+    source = np.arange(SOURCE_COEFFS, dtype=np.float32) * -1
+    target = target_coefficients(clip(3), source, SOURCE_COEFFS, still=True)
+    assert target.shape == (3, SOURCE_COEFFS)
+    np.testing.assert_array_equal(target[:, EXPRESSION], clip(3)[:, EXPRESSION])
+    np.testing.assert_array_equal(target[:, POSE.start:], np.tile(source[POSE.start:], (3, 1)))
+    moving = target_coefficients(clip(3), source, SOURCE_COEFFS)
+    np.testing.assert_array_equal(moving[:, POSE], clip(3)[:, POSE])
+    np.testing.assert_array_equal(moving[:, ALIGNMENT], np.tile(source[ALIGNMENT], (3, 1)))
 
 
 def test_source_window_repeats_the_source() -> None:
-    window = source_window(np.arange(73, dtype=np.float32), 70)
-    assert window.shape == (70, 27)
-    assert (window == np.arange(70)[:, None]).all()
+    window = source_window(np.arange(SOURCE_COEFFS, dtype=np.float32), FRAME_COEFFS)
+    assert window.shape == (FRAME_COEFFS, 27)
+    assert (window == np.arange(FRAME_COEFFS)[:, None]).all()
 
 
 def test_bad_coefficients_are_refused() -> None:
     with pytest.raises(InputError, match="70"):
-        target_coefficients(np.zeros((4, 6)), np.zeros(73), 70)
+        target_coefficients(np.zeros((4, 6)), np.zeros(SOURCE_COEFFS), FRAME_COEFFS)
 
 
 def test_single_angle_is_constant() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from sadtalker.coeff_layout import FRAME_COEFFS, SOURCE_COEFFS
 from sadtalker.render.synthetic import synthetic_mapping, synthetic_weights
 
 KEYS = Path(__file__).parent / "data" / "render_keys.tsv"
@@ -33,7 +34,7 @@ def test_renderer_weights_have_the_official_layout() -> None:
     assert not torch.all(tensors["generator.first.norm.running_var"] == 1)
 
 
-@pytest.mark.parametrize("channels", [70, 73])
+@pytest.mark.parametrize("channels", [FRAME_COEFFS, SOURCE_COEFFS])
 def test_mapping_has_the_official_layout(channels: int) -> None:
     state = synthetic_mapping(seed=0, coeff_channels=channels)
     assert layout(state, f"mapping{channels}.") == official((f"mapping{channels}.",))

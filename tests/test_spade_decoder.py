@@ -21,9 +21,29 @@ def test_folding_adds_no_checkpoint_keys_and_casts_its_constants() -> None:
     assert decoder.G_middle_0.norm_0.upsampled_shared is None  # same-size label: plain conv
 
 
+def folded_constants(decoder: SPADEDecoder) -> dict[str, torch.Tensor]:
+    return {name: buffer.clone() for name, buffer in decoder.named_buffers()}
+
+
+def test_a_second_cast_keeps_the_constants_derived_from_the_loaded_weights() -> None:
+    torch.manual_seed(0)
+    decoder = SPADEDecoder().eval()
+    reference = SPADEDecoder().eval()
+    reference.load_state_dict(decoder.state_dict())
+    reference.fold()
+    expected = folded_constants(reference)  # float32, from the float32 weights
+    assert {"up_1.shortcut_beta_weight", "up_1.norm_0.scale_bias"} <= set(expected)
+    decoder.set_frame_dtype(torch.bfloat16)
+    decoder.set_frame_dtype(torch.bfloat16)
+    decoder.set_frame_dtype(torch.float32)  # only casts: bf16-rounded, never re-derived
+    for name, constant in folded_constants(decoder).items():
+        assert constant.dtype is torch.float32, name
+        torch.testing.assert_close(constant, expected[name].bfloat16().float(), rtol=0, atol=0)
+
+
 def test_running_unfolded_names_the_missing_step() -> None:
     decoder = SPADEDecoder().eval()
-    with torch.inference_mode(), pytest.raises(RuntimeError, match="set_frame_dtype"):
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="SPADEDecoder.fold"):
         decoder(torch.zeros(1, 256, 8, 8))
 
 

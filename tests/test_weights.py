@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import re
 import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from sadtalker import weights
+from sadtalker.checksum import file_sha256
 from sadtalker.errors import CheckpointError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB stands in for a checkpoint file
@@ -121,7 +124,8 @@ def test_safetensors_prefix_loading_and_synthetic_marker(tmp_path):
     assert weights.uses_synthetic_weights(tmp_path, 256)
     loaded = weights.load_safetensors_prefix(path, "audio2exp")
     assert list(loaded) == ["w"] and loaded["w"].tolist() == [1.0, 1.0]
-    with pytest.raises(CheckpointError, match="no tensors under 'generator.'"):
+    with pytest.raises(CheckpointError, match=r"256\.safetensors \[generator\]: no tensors "
+                                              r"under 'generator\.'"):
         weights.load_safetensors_prefix(path, "generator")
 
 
@@ -135,11 +139,67 @@ def test_manifest_marks_pickled_synthetic_files(tmp_path):
     assert status.state is weights.FileState.SYNTHETIC
 
 
-def test_corrupt_safetensors_is_a_checkpoint_error(tmp_path: Path):
+def test_unreadable_safetensors_names_file_part_and_fix(tmp_path: Path):
     path = tmp_path / weights.SADTALKER_256
     path.write_bytes(b"\x00" * 64)
-    with pytest.raises(CheckpointError, match="re-download"):
+    with pytest.raises(CheckpointError) as info:
         weights.load_safetensors_prefix(path, "generator")
+    message = str(info.value)
+    assert message.startswith(f"{path} [generator]: cannot read it (")
+    assert message.endswith(f"re-download it: `sadtalker weights download --dir {tmp_path}`")
+    assert "\n" not in message
+
+
+def test_unreadable_torch_file_names_it(tmp_path: Path):
+    path = tmp_path / weights.MAPPING_CROP
+    path.write_bytes(b"not a pickle\n" * 40)
+    with pytest.raises(CheckpointError) as info:
+        weights.load_torch_state(path)
+    assert str(info.value).startswith(f"{path}: cannot read it (")
+    assert "\n" not in str(info.value)
+
+
+def test_torch_entries_are_found_or_named(tmp_path: Path):
+    path = tmp_path / weights.GFPGAN
+    torch.save({"params": {"w": torch.ones(1)}}, path)
+    key, state = weights.load_torch_state(path, ("params_ema", "params"))
+    assert key == "params" and list(state) == ["w"]
+    name = re.escape(str(path))
+    with pytest.raises(CheckpointError, match=rf"^{name}: no entry 'mapping'; re-download"):
+        weights.load_torch_state(path, ("mapping",))
+    torch.save([torch.ones(1)], path)
+    with pytest.raises(CheckpointError, match=rf"^{name}: holds a list, not a dict"):
+        weights.load_torch_state(path)
+
+
+def test_load_strict_names_file_part_missing_and_unexpected_keys(tmp_path: Path):
+    path = tmp_path / "layer.pth"
+    state = {"weight": torch.ones(2, 3), "extra": torch.ones(1)}
+    with pytest.raises(CheckpointError) as info:
+        weights.load_strict(nn.Linear(3, 2), state, path, "head")
+    assert str(info.value).startswith(
+        f"{path} [head]: does not fit Linear: missing keys ['bias'], unexpected keys ['extra'] "
+        "(1 missing, 1 unexpected); re-download it: `sadtalker weights download")
+
+
+def test_load_strict_names_file_and_key_of_a_wrong_shape():
+    state = {"weight": torch.ones(3, 3), "bias": torch.ones(2)}
+    with pytest.raises(CheckpointError) as info:
+        weights.load_strict(nn.Linear(3, 2), state, "in-memory weights")
+    assert str(info.value) == ("in-memory weights: key weight has shape (3, 3), Linear expects "
+                               "(2, 3); re-download the file")
+
+
+def test_load_strict_loads_and_returns_the_module():
+    layer = nn.Linear(3, 2)
+    state = {"weight": torch.full((2, 3), 0.5), "bias": torch.zeros(2)}
+    assert weights.load_strict(layer, state, "w") is layer
+    assert layer.weight.eq(0.5).all()
+
+
+def test_strip_prefix_keeps_one_sub_model_exactly():
+    entries = {"generator.a": 1, "generator_extra.b": 2, "kp.generator.c": 3, "generator.d.e": 4}
+    assert weights.strip_prefix(entries, "generator") == {"a": 1, "d.e": 4}
 
 
 def _synthetic_dir(directory: Path, seed: int = 0) -> Path:
@@ -162,7 +222,7 @@ def test_fingerprint_follows_file_bytes_not_directories(tmp_path):
     assert fingerprint == weights.fingerprint(names, same) == weights.fingerprint(names[::-1], same)
     assert fingerprint != weights.fingerprint(names, changed)  # one file differs
     assert fingerprint != weights.fingerprint(names[:1], first)  # a file fewer
-    expected = hashlib.sha256("".join(f"{name}\n{weights.sha256_of(first / name)}\n"
+    expected = hashlib.sha256("".join(f"{name}\n{file_sha256(first / name)}\n"
                                       for name in sorted(names)).encode()).hexdigest()
     assert fingerprint == expected
 

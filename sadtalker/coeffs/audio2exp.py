@@ -6,9 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sadtalker.coeff_layout import EXPRESSION_SIZE
 from sadtalker.coeffs.audio_encoder import EMBEDDING, AudioEncoder
-
-EXP = 64  # 3DMM expression coefficients
 
 
 class ExpNet(nn.Module):
@@ -17,7 +16,7 @@ class ExpNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.audio_encoder = AudioEncoder()
-        self.mapping1 = nn.Linear(EMBEDDING + EXP + 1, EXP)
+        self.mapping1 = nn.Linear(EMBEDDING + EXPRESSION_SIZE + 1, EXPRESSION_SIZE)
 
     def forward(self, windows: torch.Tensor, ref_exp: torch.Tensor,
                 blink: torch.Tensor) -> torch.Tensor:

@@ -13,8 +13,9 @@ import math
 import torch
 from torch import nn
 
+from sadtalker.coeff_layout import POSE_SIZE
 from sadtalker.coeffs.audio_encoder import EMBEDDING, AudioEncoder
-from sadtalker.coeffs.pose_discriminator import POSE, PoseSequenceDiscriminator
+from sadtalker.coeffs.pose_discriminator import PoseSequenceDiscriminator
 from sadtalker.coeffs.res_unet import ResUnet
 
 SEQ_LEN = 32  # frames decoded per latent draw
@@ -47,11 +48,11 @@ class PoseDecoder(nn.Module):
         super().__init__()
         self.resunet = ResUnet()
         self.MLP = nn.Sequential()
-        self.MLP.add_module("L0", nn.Linear(POSE + LATENT + SEQ_LEN * AUDIO_PER_FRAME, HIDDEN))
+        self.MLP.add_module("L0", nn.Linear(POSE_SIZE + LATENT + SEQ_LEN * AUDIO_PER_FRAME, HIDDEN))
         self.MLP.add_module("A0", nn.ReLU())
-        self.MLP.add_module("L1", nn.Linear(HIDDEN, SEQ_LEN * POSE))
+        self.MLP.add_module("L1", nn.Linear(HIDDEN, SEQ_LEN * POSE_SIZE))
         self.MLP.add_module("sigmoid", nn.Sigmoid())
-        self.pose_linear = nn.Linear(POSE, POSE)
+        self.pose_linear = nn.Linear(POSE_SIZE, POSE_SIZE)
         self.linear_audio = nn.Linear(EMBEDDING, AUDIO_PER_FRAME)
         self.classbias = nn.Parameter(torch.zeros(NUM_STYLES, LATENT))
 
@@ -60,7 +61,7 @@ class PoseDecoder(nn.Module):
         """(K, 64), class id, (K, 6), (K, 32, 512) -> (K, 32, 6) motion."""
         audio = self.linear_audio(audio).flatten(1)
         x = self.MLP(torch.cat([ref_pose, z + self.classbias[style], audio], dim=1))
-        pose = self.resunet(x.view(-1, 1, SEQ_LEN, POSE)).squeeze(1)
+        pose = self.resunet(x.view(-1, 1, SEQ_LEN, POSE_SIZE)).squeeze(1)
         return self.pose_linear(pose)
 
 
@@ -95,7 +96,7 @@ class Audio2Pose(nn.Module):
         of them, left-padded with the first when fewer) and keeps only its last frames.
         """
         frames = len(windows)
-        motion = [windows.new_zeros(1, POSE)]
+        motion = [windows.new_zeros(1, POSE_SIZE)]
         if frames > 1:
             audio = self.audio_encoder["audio_encoder"](windows[1:])
             full, rest = divmod(frames - 1, SEQ_LEN)
@@ -104,7 +105,7 @@ class Audio2Pose(nn.Module):
                 tail = audio[-SEQ_LEN:]
                 pad = tail[:1].expand(SEQ_LEN - len(tail), EMBEDDING)
                 chunks.append(torch.cat([pad, tail]))
-            decoded = self.netG.decoder(z, style, ref_pose.expand(len(chunks), POSE),
+            decoded = self.netG.decoder(z, style, ref_pose.expand(len(chunks), POSE_SIZE),
                                         torch.stack(chunks))
             motion += list(decoded[:full])
             if rest:

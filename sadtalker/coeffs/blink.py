@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 BLINK = np.array([0.5, 0.9, 1.0, 0.9, 0.5], dtype=np.float32)  # one blink over 5 frames (200 ms)
-MIN_FRAMES = 21  # shorter clips get no blink
+MIN_BLINK_FRAMES = 21  # shorter clips get no blink
 MIN_GAP = 10  # frames before a blink, at least ...
 MAX_GAP = 70  # ... and below this (and below half the clip)
 
@@ -17,7 +17,7 @@ def blink_ratios(num_frames: int, rng: np.random.Generator) -> np.ndarray:
     crashes there); the upper bound is raised to 11 so that such a clip gets one blink at 10.
     """
     ratios = np.zeros((num_frames, 1), dtype=np.float32)
-    if num_frames < MIN_FRAMES:
+    if num_frames < MIN_BLINK_FRAMES:
         return ratios
     low = min(MIN_GAP, num_frames)
     high = max(min(num_frames // 2, MAX_GAP), low + 1)

@@ -6,14 +6,12 @@ import numpy as np
 import scipy.signal
 import torch
 
-from sadtalker.coeffs.audio2exp import EXP
+from sadtalker.coeff_layout import EXPRESSION, EXPRESSION_SIZE, FRAME_COEFFS, POSE, POSE_SIZE
 from sadtalker.coeffs.audio2pose import LATENT, NUM_STYLES, num_latents
 from sadtalker.coeffs.blink import blink_ratios
 from sadtalker.coeffs.loading import CoeffModels
-from sadtalker.coeffs.pose_discriminator import POSE
 from sadtalker.errors import InputError, OptionError
 
-COEFFS = EXP + POSE  # 70: expression 64 | angles 3 | translation 3
 SMOOTH_WINDOW = 13  # Savitzky-Golay window (frames) over the pose
 SMOOTH_ORDER = 2
 
@@ -39,12 +37,13 @@ def _check(windows: np.ndarray, source_coeffs: np.ndarray, pose_style: int,
     if windows.ndim != 3 or windows.shape[1:] != (80, 16) or len(windows) == 0:
         raise InputError(f"mel windows have shape {windows.shape}, expected (frames>0, 80, 16): "
                          "compute them with sadtalker.audio.AudioFeatures")
-    if source_coeffs.shape != (COEFFS,):
+    if source_coeffs.shape != (FRAME_COEFFS,):
         raise InputError(f"source coefficients have shape {source_coeffs.shape}, expected "
-                         f"({COEFFS},) = expression 64 | angles 3 | translation 3")
+                         f"({FRAME_COEFFS},) = expression {EXPRESSION_SIZE} | pose {POSE_SIZE}")
     if not 0 <= pose_style < NUM_STYLES:
         raise OptionError(f"pose_style {pose_style} is out of range: use 0..{NUM_STYLES - 1}")
-    for name, ref, width in (("ref_eyeblink", ref_eyeblink, EXP), ("ref_pose", ref_pose, POSE)):
+    for name, ref, width in (("ref_eyeblink", ref_eyeblink, EXPRESSION_SIZE),
+                             ("ref_pose", ref_pose, POSE_SIZE)):
         if ref is not None and (ref.ndim != 2 or ref.shape[1] != width or len(ref) == 0):
             raise InputError(f"{name} has shape {ref.shape}, expected (frames>0, {width})")
 
@@ -53,7 +52,7 @@ def generate_coefficients(windows: np.ndarray, source_coeffs: np.ndarray, models
                           pose_style: int = 0, seed: int = 0, still: bool = False,
                           ref_eyeblink: np.ndarray | None = None,
                           ref_pose: np.ndarray | None = None) -> np.ndarray:
-    """(T, 70) float32 coefficients for T frames of (80, 16) mel windows.
+    """(T, FRAME_COEFFS) float32 coefficients for T frames of (80, 16) mel windows.
 
     Expression: ExpNet per frame from the source expression (or the `ref_eyeblink` video's
     expressions, tiled, with blinks off) and a random blink schedule. Pose: the source pose
@@ -70,7 +69,7 @@ def generate_coefficients(windows: np.ndarray, source_coeffs: np.ndarray, models
     blink = blink_ratios(frames, rng)
     z = rng.standard_normal((num_latents(frames), LATENT), dtype=np.float32)
     if ref_eyeblink is None:
-        ref_exp = np.repeat(source_coeffs[None, :EXP], frames, axis=0)
+        ref_exp = np.repeat(source_coeffs[None, EXPRESSION], frames, axis=0)
     else:
         ref_exp = tile_rows(np.asarray(ref_eyeblink, dtype=np.float32), frames)
         blink = np.zeros_like(blink)  # the reference video's expressions carry its own blinks
@@ -80,12 +79,12 @@ def generate_coefficients(windows: np.ndarray, source_coeffs: np.ndarray, models
         mels = torch.from_numpy(windows).to(device)
         exp = models.exp(mels, torch.from_numpy(ref_exp).to(device),
                          torch.from_numpy(blink).to(device))
-        source_pose = torch.from_numpy(source_coeffs[EXP:]).to(device)
+        source_pose = torch.from_numpy(source_coeffs[POSE]).to(device)
         motion = models.pose(mels, source_pose, pose_style, torch.from_numpy(z).to(device))
-    pose = smooth_pose(source_coeffs[EXP:] + motion.cpu().numpy().astype(np.float64))
+    pose = smooth_pose(source_coeffs[POSE] + motion.cpu().numpy().astype(np.float64))
     if ref_pose is not None:
         ref = tile_rows(np.asarray(ref_pose, dtype=np.float64), frames)
         pose = pose + (ref - ref[:1])
     if still:
-        pose = np.broadcast_to(source_coeffs[EXP:], pose.shape)
+        pose = np.broadcast_to(source_coeffs[POSE], pose.shape)
     return np.concatenate([exp.cpu().numpy(), pose], axis=1).astype(np.float32)

@@ -11,7 +11,6 @@ from torch import nn
 from sadtalker import weights
 from sadtalker.coeffs.audio2exp import ExpNet
 from sadtalker.coeffs.audio2pose import Audio2Pose
-from sadtalker.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +25,7 @@ class CoeffModels(NamedTuple):
 
 def _load(module: nn.Module, path: Path, prefix: str) -> nn.Module:
     state = weights.load_safetensors_prefix(path, prefix)
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        detail = " ".join(str(error).split())[:300]  # torch lists every bad key over many lines
-        fix = weights.FIX_COMMAND.format(dir=path.parent)
-        raise CheckpointError(f"{path} has a wrong '{prefix}.*' layout ({detail}): "
-                              f"download it again with `{fix}`") from error
-    return module.eval()
+    return weights.load_strict(module, state, path, prefix).eval()
 
 
 def load_coeff_models(checkpoint: Path) -> CoeffModels:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-POSE = 6
+from sadtalker.coeff_layout import POSE_SIZE
 
 
 class ConvNormRelu(nn.Module):
@@ -29,7 +29,7 @@ class PoseSequenceDiscriminator(nn.Module):
     def __init__(self):
         super().__init__()
         self.seq = nn.Sequential(
-            ConvNormRelu(POSE, 256, kernel=4, stride=2),
+            ConvNormRelu(POSE_SIZE, 256, kernel=4, stride=2),
             ConvNormRelu(256, 512, kernel=4, stride=2),
             ConvNormRelu(512, 1024, kernel=3, stride=1),
             nn.Conv1d(1024, 1, 3, padding=1),

@@ -22,11 +22,11 @@ import torch
 from torch import nn
 
 from sadtalker.audio import SAMPLE_RATE, AudioFeatures
-from sadtalker.coeffs.audio2exp import EXP, ExpNet
+from sadtalker.coeff_layout import EXPRESSION_SIZE, POSE_SIZE
+from sadtalker.coeffs.audio2exp import ExpNet
 from sadtalker.coeffs.audio2pose import LATENT, NUM_STYLES, SEQ_LEN, Audio2Pose
 from sadtalker.coeffs.audio_encoder import EMBEDDING
 from sadtalker.coeffs.loading import EXP_PREFIX, POSE_PREFIX
-from sadtalker.coeffs.pose_discriminator import POSE
 
 CALIBRATION_SECONDS = 4.0
 EXP_AUDIO_STD = 0.3  # spread of the audio-driven part of each expression coefficient
@@ -124,8 +124,8 @@ def _calibrate_exp(net: ExpNet, windows: torch.Tensor, rng: torch.Generator) -> 
     audio_weight *= EXP_AUDIO_STD / (features @ audio_weight.T).std(0, keepdim=True).T
     net.mapping1.bias.copy_(-(features.mean(0) @ audio_weight.T))  # zero-mean audio part
     # the reference expression passes straight through, so the output stays near the face's own
-    weight[:, EMBEDDING:EMBEDDING + EXP] = torch.eye(EXP)
-    weight[:, -1] = BLINK_GAIN * (2 * torch.rand(EXP, generator=rng) - 1)
+    weight[:, EMBEDDING:EMBEDDING + EXPRESSION_SIZE] = torch.eye(EXPRESSION_SIZE)
+    weight[:, -1] = BLINK_GAIN * (2 * torch.rand(EXPRESSION_SIZE, generator=rng) - 1)
 
 
 def _calibrate_pose(net: Audio2Pose, windows: torch.Tensor, rng: torch.Generator) -> None:
@@ -135,7 +135,7 @@ def _calibrate_pose(net: Audio2Pose, windows: torch.Tensor, rng: torch.Generator
     audio = encoder(windows[: chunks * SEQ_LEN]).view(chunks, SEQ_LEN, -1)
     z = torch.randn(chunks, LATENT, generator=rng)
     styles = torch.randint(NUM_STYLES, (chunks,), generator=rng)
-    source = 0.1 * torch.randn(chunks, POSE, generator=rng)
+    source = 0.1 * torch.randn(chunks, POSE_SIZE, generator=rng)
     decoder = net.netG.decoder
 
     def decode() -> torch.Tensor:
@@ -145,8 +145,8 @@ def _calibrate_pose(net: Audio2Pose, windows: torch.Tensor, rng: torch.Generator
 
     _measure_batch_norms(decoder.resunet, decode)
     raw = decode()
-    scale = POSE_MOTION_STD / raw.reshape(-1, POSE).std(0)
+    scale = POSE_MOTION_STD / raw.reshape(-1, POSE_SIZE).std(0)
     decoder.pose_linear.weight.mul_(scale[:, None])
     decoder.pose_linear.bias.mul_(scale)
-    centred = decode().reshape(-1, POSE)
+    centred = decode().reshape(-1, POSE_SIZE)
     decoder.pose_linear.bias.sub_(centred.mean(0))  # zero mean motion: no jump after frame 0

@@ -16,8 +16,8 @@ from sadtalker.options import Preprocess
 class FaceExtraction:
     crop: np.ndarray  # (size, size, 3) uint8 RGB
     crop_info: CropInfo
-    coeffs: np.ndarray  # (73,) exp 64 | angle 3 | trans 3 | alignment scale, tx, ty
-    full_coeffs: np.ndarray  # (257,)
+    coeffs: np.ndarray  # (SOURCE_COEFFS,) in sadtalker.coeff_layout's order
+    full_coeffs: np.ndarray  # (RECON_COEFFS,) the regressor's whole output
 
 
 def extract_face(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, size: int,

@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 import torch
 from face_alignment import FaceAlignment, LandmarksType
+from face_alignment.detection.sfd.net_s3fd import s3fd
 from face_alignment.models import FAN
 
 from sadtalker import weights
-from sadtalker.errors import LandmarksError, NoFaceError
+from sadtalker.errors import CheckpointError, LandmarksError, NoFaceError
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ class _OfflineFaceAlignment(FaceAlignment):
 
     def _load_native(self, network_name: str, network_size: int, device: str,
                      dtype: torch.dtype) -> FAN:
-        net = FAN(network_size)
-        net.load_state_dict(torch.load(self._fan_path, map_location=device, weights_only=True))
+        _, state = weights.load_torch_state(self._fan_path)
+        net = weights.load_strict(FAN(network_size), state, self._fan_path)
         return net.to(device, dtype=dtype).eval()
 
 
@@ -54,7 +55,14 @@ class Landmarker:
     def load(cls, checkpoint_dir: str | os.PathLike[str] | None = None) -> Landmarker:
         detector = weights.locate(weights.S3FD, checkpoint_dir)
         fan = weights.locate(weights.FAN_2D, checkpoint_dir)
-        return cls(_OfflineFaceAlignment(fan, detector))
+        try:
+            return cls(_OfflineFaceAlignment(fan, detector))
+        except CheckpointError:
+            raise  # the FAN, read by our loader
+        except Exception:
+            _, state = weights.load_torch_state(detector)  # face-alignment read it itself
+            weights.load_strict(s3fd(), state, detector)
+            raise  # the file is not at fault
 
     def detect(self, image: np.ndarray, name: str) -> np.ndarray:
         """(68, 2) float32 landmarks in `image` pixels; NoFaceError when there is no face."""

@@ -12,16 +12,15 @@ from torch import nn
 from torchvision.models import resnet50
 
 from sadtalker import weights
-from sadtalker.errors import CheckpointError
+from sadtalker.coeff_layout import (
+    RECON_ANGLES,
+    RECON_EXPRESSION,
+    RECON_HEAD_SIZES,
+    RECON_TRANSLATION,
+)
 
 RECON_PREFIX = "face_3drecon"
 BACKBONE_FEATURES = 2048
-# Output groups, in order: identity, expression, texture, angles, lighting, tx/ty, tz.
-HEAD_SIZES = (80, 64, 80, 3, 27, 2, 1)
-NUM_COEFFS = sum(HEAD_SIZES)  # 257
-EXP = slice(80, 144)
-ANGLE = slice(224, 227)  # radians
-TRANS = slice(254, 257)
 
 
 class ReconNet(nn.Module):
@@ -32,7 +31,7 @@ class ReconNet(nn.Module):
         self.backbone = resnet50()
         self.backbone.fc = nn.Identity()  # the official checkpoint has no fc layer
         self.final_layers = nn.ModuleList(
-            nn.Conv2d(BACKBONE_FEATURES, n, kernel_size=1) for n in HEAD_SIZES)
+            nn.Conv2d(BACKBONE_FEATURES, n, kernel_size=1) for n in RECON_HEAD_SIZES)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """(N, 3, 224, 224) RGB in [0, 1] -> (N, 257)."""
@@ -42,13 +41,8 @@ class ReconNet(nn.Module):
 
 def load_recon(checkpoint: Path) -> ReconNet:
     """The regressor from a SadTalker safetensors file (prefix `face_3drecon.`), strictly."""
-    net = ReconNet()
     state = weights.load_safetensors_prefix(checkpoint, RECON_PREFIX)
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{checkpoint.name} ({RECON_PREFIX}) does not fit the 3DMM "
-                              f"regressor: {exc}") from exc
+    net = weights.load_strict(ReconNet(), state, checkpoint, RECON_PREFIX)
     return net.eval().requires_grad_(False)
 
 
@@ -56,11 +50,13 @@ def load_recon(checkpoint: Path) -> ReconNet:
 class FaceCoefficients:
     """The regressor's output for one aligned face."""
 
-    full: np.ndarray  # (257,)
+    full: np.ndarray  # (RECON_COEFFS,)
 
     def renderer_coeffs(self, trans_params: np.ndarray) -> np.ndarray:
-        """(73,): expression 64 | angles 3 | translation 3 | alignment scale, tx, ty."""
-        return np.concatenate([self.full[EXP], self.full[ANGLE], self.full[TRANS],
+        """The portrait's (SOURCE_COEFFS,) coefficients: expression, angles, translation, then
+        the alignment's scale and offsets (`trans_params[2:]`)."""
+        return np.concatenate([self.full[RECON_EXPRESSION], self.full[RECON_ANGLES],
+                               self.full[RECON_TRANSLATION],
                                np.asarray(trans_params[2:], dtype=np.float32)]).astype(np.float32)
 
 

@@ -21,7 +21,7 @@ REFERENCE_MODE = Preprocess.CROP
 
 
 def reference_coefficients(path: Path, landmarker: Landmarker, recon: ReconNet) -> np.ndarray:
-    """(N, 73) coefficients, one row per frame; frames without a face are interpolated."""
+    """(N, SOURCE_COEFFS) coefficients, a row per frame; frames without a face are interpolated."""
     frames = read_frames(path)
     rows: list[np.ndarray | None] = []
     for index, frame in enumerate(frames):

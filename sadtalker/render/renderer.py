@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from sadtalker import weights
-from sadtalker.errors import CheckpointError, ImageError, InputError
+from sadtalker.errors import ImageError, InputError
 from sadtalker.options import GenerateOptions, Precision
 from sadtalker.render.generator import Generator, SourceFeatures
 from sadtalker.render.keypoint_detector import KeypointDetector
@@ -29,7 +29,7 @@ from sadtalker.render.semantics import (
     source_window,
     target_coefficients,
 )
-from sadtalker.render.state_dicts import fold_spectral_norm, load_strict
+from sadtalker.render.spectral_norm import fold_spectral_norm
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ KP_PREFIX = "kp_extractor"
 GENERATOR_PREFIX = "generator"
 MAPPING_KEY = "mapping"  # the mapping net's state dict inside the .pth.tar pickle
 SIZE_MULTIPLE = 128  # the S/4 feature grid is halved five times by the hourglasses
-# bf16 runs the per-frame networks with bf16 weights and activations (bench/render_speed.py:
-# 1.08 s/frame at 256 vs 2.13 in fp32 on 2 AVX-512 BF16 cores); autocast, which casts the fp32
-# weights at every call and keeps norms and element-wise ops in fp32, gained half as much.
+# bf16 runs the per-frame networks with weights cast once to bf16 and bf16 activations, rather
+# than under autocast, which casts the fp32 weights at every call and keeps norms and
+# element-wise ops in fp32, paying those casts on every frame (speeds: README, "Performance").
 FRAME_DTYPES = {Precision.FP32: torch.float32, Precision.BF16: torch.bfloat16}
 
 
@@ -76,23 +76,21 @@ class Renderer:
 
     @property
     def coeff_channels(self) -> int:
-        """MappingNet's input width: 70, or 73 in full modes."""
+        """MappingNet's input width: FRAME_COEFFS, or SOURCE_COEFFS in full modes."""
         return self.mapping.coeff_channels
 
     @classmethod
     def load(cls, checkpoint_dir: Path, size: int, coeff_channels: int,
              precision: Precision = Precision.FP32) -> Renderer:
-        """Load SadTalker_V0.0.2_<size> (detector, generator) and the mapping file for 70|73."""
+        """Load SadTalker_V0.0.2_<size> (detector, generator) and the mapping file of that width."""
         renderer_path = weights.locate(weights.sadtalker_file(size), checkpoint_dir)
         mapping_path = weights.locate(weights.mapping_file(coeff_channels), checkpoint_dir)
-        checkpoint = weights.load_torch_checkpoint(mapping_path)
-        if not isinstance(checkpoint, dict) or MAPPING_KEY not in checkpoint:
-            raise CheckpointError(f"{mapping_path} has no '{MAPPING_KEY}' entry; re-download it")
+        _, mapping_state = weights.load_torch_state(mapping_path, (MAPPING_KEY,))
         renderer = cls.from_state_dicts(
             weights.load_safetensors_prefix(renderer_path, KP_PREFIX),
             weights.load_safetensors_prefix(renderer_path, GENERATOR_PREFIX),
-            checkpoint[MAPPING_KEY], size, coeff_channels, precision,
-            sources=(renderer_path.name, mapping_path.name))
+            mapping_state, size, coeff_channels, precision,
+            sources=(renderer_path, mapping_path))
         log.info("renderer loaded from %s and %s (%s)", renderer_path.name, mapping_path.name,
                  renderer.precision.value)
         return renderer
@@ -102,16 +100,20 @@ class Renderer:
                          generator_state: dict[str, torch.Tensor],
                          mapping_state: dict[str, torch.Tensor], size: int, coeff_channels: int,
                          precision: Precision = Precision.FP32,
-                         sources: tuple[str, str] = ("renderer weights", "mapping weights"),
+                         sources: tuple[str | Path, str | Path] = ("renderer weights",
+                                                                   "mapping weights"),
                          ) -> Renderer:
-        """Build from official-layout state dicts (prefixes stripped, spectral norm unfolded)."""
-        kp_detector = empty_module(KeypointDetector)
-        generator = empty_module(Generator)
-        mapping = empty_module(lambda: MappingNet(coeff_channels))
-        load_strict(kp_detector, kp_state, f"{sources[0]} ({KP_PREFIX})")
-        load_strict(generator, fold_spectral_norm(generator_state),
-                    f"{sources[0]} ({GENERATOR_PREFIX})")
-        load_strict(mapping, mapping_state, sources[1])
+        """Build from official-layout state dicts (prefixes stripped, spectral norm unfolded);
+        `sources` name the renderer's and the mapping's files in errors."""
+        renderer_file, mapping_file = sources
+        kp_detector = weights.load_strict(empty_module(KeypointDetector), kp_state,
+                                          renderer_file, KP_PREFIX)
+        generator = weights.load_strict(
+            empty_module(Generator),
+            fold_spectral_norm(generator_state, renderer_file, GENERATOR_PREFIX),
+            renderer_file, GENERATOR_PREFIX)
+        mapping = weights.load_strict(empty_module(lambda: MappingNet(coeff_channels)),
+                                      mapping_state, mapping_file, MAPPING_KEY)
         return cls(kp_detector, generator, mapping, size, precision)
 
     @torch.inference_mode()
@@ -137,7 +139,7 @@ class Renderer:
     def render(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
                options: GenerateOptions,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Frames [start, stop) of the clip driven by `coeffs` (T, 70): (n, S, S, 3) uint8.
+        """(n, S, S, 3) uint8 frames [start, stop) of the clip driven by `coeffs` (T, FRAME_COEFFS).
 
         Windows and free-view angles come from the whole clip. Batches are always full
         (`options.batch_size`, the last one padded with its last frame), so chunks whose starts

@@ -11,36 +11,41 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sadtalker.coeff_layout import (
+    ALIGNMENT,
+    ALIGNMENT_SIZE,
+    EXPRESSION,
+    FRAME_COEFFS,
+    POSE,
+    SOURCE_COEFFS,
+)
 from sadtalker.errors import InputError
 
 SEMANTIC_RADIUS = 13  # frames on each side of the centre frame
 WINDOW = 2 * SEMANTIC_RADIUS + 1
-EXPRESSION = slice(0, 64)  # 3DMM expression coefficients
-POSE = slice(64, 70)  # 3 angles + 3 translations
-MOTION_CHANNELS = 70
-CROP_CHANNELS = slice(70, 73)  # crop scale and offsets, appended in full modes
 
 
 def target_coefficients(coeffs: np.ndarray, source: np.ndarray, coeff_channels: int,
                         still: bool = False, expression_scale: float = 1.0) -> np.ndarray:
     """The (T, coeff_channels) rows MappingNet reads for a clip.
 
-    Expression is scaled; full modes (73 channels) append the source's crop parameters to every
-    frame; `still` replaces the pose (and crop parameters) by the source's.
+    Expression is scaled; full modes (SOURCE_COEFFS channels) append the source's alignment
+    parameters to every frame; `still` replaces the pose (and alignment) by the source's.
     """
     coeffs = np.asarray(coeffs, dtype=np.float32)
     source = np.asarray(source, dtype=np.float32).reshape(-1)
-    if coeffs.ndim != 2 or coeffs.shape[1] < MOTION_CHANNELS or len(coeffs) == 0:
-        raise InputError(f"coefficients must be (frames, 70), got {coeffs.shape}")
-    if coeff_channels not in (MOTION_CHANNELS, CROP_CHANNELS.stop):
-        raise InputError(f"coeff_channels must be 70 or 73, got {coeff_channels}")
+    if coeffs.ndim != 2 or coeffs.shape[1] < FRAME_COEFFS or len(coeffs) == 0:
+        raise InputError(f"coefficients must be (frames, {FRAME_COEFFS}), got {coeffs.shape}")
+    if coeff_channels not in (FRAME_COEFFS, SOURCE_COEFFS):
+        raise InputError(f"coeff_channels must be {FRAME_COEFFS} or {SOURCE_COEFFS}, "
+                         f"got {coeff_channels}")
     if len(source) < coeff_channels:
         raise InputError(f"source coefficients need {coeff_channels} values, got {len(source)}")
-    target = coeffs[:, :MOTION_CHANNELS].copy()
+    target = coeffs[:, :FRAME_COEFFS].copy()
     target[:, EXPRESSION] *= np.float32(expression_scale)
-    if coeff_channels > MOTION_CHANNELS:
-        crop = np.broadcast_to(source[CROP_CHANNELS], (len(target), 3))
-        target = np.concatenate([target, crop], axis=1)
+    if coeff_channels > FRAME_COEFFS:
+        alignment = np.broadcast_to(source[ALIGNMENT], (len(target), ALIGNMENT_SIZE))
+        target = np.concatenate([target, alignment], axis=1)
     if still:
         target[:, POSE.start:] = source[POSE.start:coeff_channels]
     return target

@@ -3,13 +3,13 @@
 Every residual block is modulated by SPADE (instance norm, then a per-pixel scale and shift
 predicted from the same feature map used as the "segmentation" input). The official weights of
 the residual blocks' convs are spectral-normalised; they are folded into plain weights when a
-checkpoint is loaded (see `state_dicts.fold_spectral_norm`).
+checkpoint is loaded (see `spectral_norm.fold_spectral_norm`).
 
 Computed as the public code's blocks, with exact rearrangements (bench/render_speed.py times
 them against the public form): the label's 3x3 convolution at the label's own resolution
 (`upsampled_conv`), one instance norm per block input, taken before the up blocks' nearest
 upsampling, 1 + gamma as gamma's bias + 1, and the 1x1 shortcut conv folded into the
-shortcut's beta conv. `SPADEDecoder.set_frame_dtype` derives these constants after loading.
+shortcut's beta conv. `SPADEDecoder.fold` derives these constants once, after loading.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class SPADE(nn.Module):
     from the label map.
 
     The label map is nearest-upsampled x `label_factor` to the modulated map's size; `fold`
-    must run once the weights are loaded (`SPADEDecoder.set_frame_dtype` does).
+    must run once the weights are loaded (`SPADEDecoder.fold` does).
     """
 
     def __init__(self, features: int, label_factor: int = 1,
@@ -70,8 +70,8 @@ class SPADE(nn.Module):
     def hidden(self, label: torch.Tensor) -> torch.Tensor:
         """ReLU(mlp_shared(label upsampled x label_factor))."""
         if not hasattr(self, "scale_bias"):
-            raise RuntimeError("SPADE constants are not folded: call SPADEDecoder."
-                               "set_frame_dtype after loading the weights")
+            raise RuntimeError("SPADE constants are not folded: call SPADEDecoder.fold "
+                               "after loading the weights")
         shared = self.upsampled_shared if self.label_factor > 1 else self.mlp_shared[0]
         return F.relu(shared(label), inplace=True)
 
@@ -155,14 +155,23 @@ class SPADEDecoder(nn.Module):
         self.up_0 = SPADEResBlock(wide, FEATURES, upsample=2, label_factor=2)
         self.up_1 = SPADEResBlock(FEATURES, OUT_FEATURES, upsample=2, label_factor=4)
         self.conv_img = nn.Conv2d(OUT_FEATURES, 3, 3, padding=1)
+        self.folded = False
 
-    def set_frame_dtype(self, dtype: torch.dtype,
-                        layout: torch.memory_format = torch.channels_last) -> None:
-        """Fold the inference constants from the loaded weights (in float32), then cast
-        weights and constants to `dtype` and `layout`."""
+    def fold(self) -> None:
+        """Derive the inference constants from the weights as loaded, once: later calls keep
+        them, so a cast to bf16 and back never re-derives them from rounded weights."""
+        if self.folded:
+            return
         for module in self.children():
             if isinstance(module, SPADEResBlock):
                 module.fold()
+        self.folded = True
+
+    def set_frame_dtype(self, dtype: torch.dtype,
+                        layout: torch.memory_format = torch.channels_last) -> None:
+        """Cast weights and folded constants to `dtype` and `layout` (folding first, if that
+        has not been done); repeated calls only cast."""
+        self.fold()
         self.to(dtype, memory_format=layout)
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:

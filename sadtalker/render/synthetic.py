@@ -16,18 +16,18 @@ import skimage.data
 import torch
 from torch import nn
 
+from sadtalker.coeff_layout import ALIGNMENT
 from sadtalker.render.generator import Generator, SourceFeatures
 from sadtalker.render.keypoint_detector import KeypointDetector, antialias_kernel
 from sadtalker.render.mapping import MappingNet
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, empty_module
-from sadtalker.render.semantics import CROP_CHANNELS
 from sadtalker.render.spade_decoder import SPADEResBlock
-from sadtalker.render.state_dicts import ORIG, U, V, spectral_sigma
+from sadtalker.render.spectral_norm import ORIG, U, V, spectral_sigma
 
 POWER_ITERATIONS = 5  # enough for u, v to approach the top singular vectors
 FACE_BOX = (5, 225, 115, 335)  # rows, cols of a square around the astronaut's face
 KEYPOINT_LOGIT_STD = 0.2  # keeps the keypoint softmax (temperature 0.1) peaked but not one-hot
-CROP_INPUT_SCALE = 1 / 256  # crop parameters are in pixels; keep their weights small
+ALIGNMENT_INPUT_SCALE = 1 / 256  # alignment offsets are in pixels; keep their weights small
 IMAGE_LOGIT_STD = 1.5  # pre-sigmoid spread of the output image
 DRIVING_SHIFT = 0.05  # keypoint motion (grid units) of the calibration frame
 MAX_CALIBRATION_SIZE = 256  # statistics barely change with size; 512 would cost 4x the time
@@ -63,11 +63,12 @@ def synthetic_weights(seed: int, size: int,
 
 
 def synthetic_mapping(seed: int, coeff_channels: int) -> dict[str, torch.Tensor]:
-    """The MappingNet state dict stored under checkpoint['mapping'] (70 or 73 inputs)."""
+    """The MappingNet state dict stored under checkpoint['mapping'] (FRAME_COEFFS or
+    SOURCE_COEFFS inputs)."""
     rng = torch.Generator().manual_seed(seed)
     mapping = empty_module(lambda: MappingNet(coeff_channels))
     _randomize(mapping, rng)
-    mapping.first[0].weight[:, CROP_CHANNELS] *= CROP_INPUT_SCALE
+    mapping.first[0].weight[:, ALIGNMENT] *= ALIGNMENT_INPUT_SCALE
     return {k: v.clone() for k, v in mapping.state_dict().items()}
 
 
