@@ -41,6 +41,8 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
     from sadtalker import pipeline
     from sadtalker.audio import AudioFeatures
     from sadtalker.chunks import Chunk
+    from sadtalker.face.prepare import prepare_face
+    from sadtalker.face.prepared import PreparedFace
     from sadtalker.options import GenerateOptions
 
     opts = GenerateOptions(**options).with_resolved_precision()
@@ -48,16 +50,16 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
     if stage == "audio_to_mel":
         pipeline.prepare_audio(inputs / "speech.wav").save(work / "mel.npz")
     elif stage == "crop_and_extract":
-        pipeline.prepare_face(inputs / "astronaut.png", opts, checkpoints,
-                              inputs / "astronaut_landmarks.json").save(work / "face.npz")
+        prepare_face(inputs / "astronaut.png", opts.preprocess, opts.size, checkpoints,
+                     inputs / "astronaut_landmarks.json").save(work / "face.npz")
     elif stage == "audio_to_coeffs":
         coeffs = pipeline.make_coefficients(AudioFeatures.load(work / "mel.npz"),
-                                            pipeline.PreparedFace.load(work / "face.npz"),
+                                            PreparedFace.load(work / "face.npz"),
                                             opts, checkpoints)
         np.save(work / "coeffs.npy", coeffs)
     elif stage in ("render_load", "render"):
         context = pipeline.ChunkRenderer.load(inputs / "astronaut.png",
-                                              pipeline.PreparedFace.load(work / "face.npz"),
+                                              PreparedFace.load(work / "face.npz"),
                                               opts, checkpoints)
         if stage == "render":
             coeffs = np.load(work / "coeffs.npy")

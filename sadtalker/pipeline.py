@@ -6,7 +6,6 @@ anywhere; `generate` chains them.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import tempfile
@@ -26,6 +25,7 @@ from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.coeff_layout import EXPRESSION, FRAME_COEFFS, POSE
 from sadtalker.coeffs import generate_coefficients, load_coeff_models
 from sadtalker.errors import CheckpointError
+from sadtalker.face.prepared import PreparedFace
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions
 from sadtalker.paste import paste_back
 from sadtalker.render.renderer import Renderer, SourceState
@@ -38,40 +38,24 @@ log = logging.getLogger(__name__)
 SYNTHETIC_COMMENT = "made with SYNTHETIC (random) weights: not a real SadTalker output"
 
 
-@dataclass
-class PreparedFace:
-    """The portrait after crop and 3DMM extraction: everything later stages need of it."""
-
-    crop: np.ndarray  # (size, size, 3) uint8 RGB: the renderer's source image
-    coeffs: np.ndarray  # (SOURCE_COEFFS,) float32, in sadtalker.coeff_layout's order
-    full_coeffs: np.ndarray  # (RECON_COEFFS,) float32: the 3DMM regressor's whole output
-    crop_info: dict  # JSON-friendly crop geometry (box, quad, original size) for paste-back
-
-    def save(self, path: Path) -> Path:
-        """Write to one .npz (crop info as JSON text), the format passed between tasks."""
-        with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz"
-            np.savez(f, crop=self.crop, coeffs=self.coeffs, full_coeffs=self.full_coeffs,
-                     crop_info=np.array(json.dumps(self.crop_info, sort_keys=True)))
-        return Path(path)
-
-    @classmethod
-    def load(cls, path: Path) -> PreparedFace:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["crop"], data["coeffs"], data["full_coeffs"],
-                       json.loads(str(data["crop_info"])))
+def face_files(size: int, detect: bool) -> list[str]:
+    """The checkpoint files the portrait stage reads: the 3DMM regressor's (inside the
+    SadTalker file of `size`) and, when `detect`, the landmark detector's."""
+    names = [weights.sadtalker_file(size)]
+    return names + [weights.S3FD, weights.FAN_2D] if detect else names
 
 
 def required_files(options: GenerateOptions, detect: bool, references: bool = False) -> list[str]:
     """The checkpoint files a run with these options reads: `detect` when the portrait's
     landmarks are detected, `references` when a reference video (eye blinks or pose) is read,
     whose frames are always detected and regressed at the reference size."""
-    names = [weights.sadtalker_file(options.size), weights.mapping_file(options.coeff_channels)]
+    names = [*face_files(options.size, detect), weights.mapping_file(options.coeff_channels)]
     if references:
         from sadtalker.face.reference_video import REFERENCE_SIZE  # imports face-alignment
 
         if weights.sadtalker_file(REFERENCE_SIZE) not in names:
             names.append(weights.sadtalker_file(REFERENCE_SIZE))
-    if detect or references:
+    if references and not detect:
         names += [weights.S3FD, weights.FAN_2D]
     if options.enhancer is Enhancer.GFPGAN:
         names += [weights.GFPGAN, weights.RETINAFACE, weights.PARSENET]
@@ -101,33 +85,6 @@ def check_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect
 def prepare_audio(audio: Path, max_seconds: float = DEFAULTS.max_audio_seconds) -> AudioFeatures:
     """Decode speech to 16 kHz and compute the per-frame 80x16 mel windows."""
     return AudioFeatures.from_file(audio, max_seconds)
-
-
-def _landmarks(image: Path, pixels: np.ndarray, checkpoints: Path | None,
-               landmarks: Path | None) -> np.ndarray:
-    """Given landmarks (scaled if the photo was downscaled on load), else detected ones."""
-    from sadtalker.face.landmarks import Landmarker, load_landmarks
-    from sadtalker.image import image_size
-
-    if landmarks is None:
-        return Landmarker.load(checkpoints).detect(pixels, Path(image).name)
-    width, height = image_size(image)
-    points = load_landmarks(landmarks, width, height)
-    return points * np.float32(pixels.shape[1] / width)
-
-
-def prepare_face(image: Path, options: GenerateOptions = DEFAULTS, checkpoints: Path | None = None,
-                 landmarks: Path | None = None) -> PreparedFace:
-    """Find (or take) the 68 landmarks, crop per `options.preprocess`, regress 3DMM coefficients."""
-    from sadtalker.face.extract import extract_face
-    from sadtalker.face.recon import load_recon
-    from sadtalker.image import load_image
-
-    pixels = load_image(image)
-    points = _landmarks(image, pixels, checkpoints, landmarks)
-    recon = load_recon(weights.locate(weights.sadtalker_file(options.size), checkpoints))
-    face = extract_face(pixels, points, options.preprocess, options.size, recon)
-    return PreparedFace(face.crop, face.coeffs, face.full_coeffs, face.crop_info.to_dict())
 
 
 def reference_coefficients(video_path: Path, checkpoints: Path | None) -> np.ndarray:
@@ -239,11 +196,13 @@ def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEF
              ref_eyeblink: Path | None = None, ref_pose: Path | None = None,
              chunk_frames: int | None = None) -> Path:
     """The whole pipeline in this process; returns `out` (written only when complete)."""
+    from sadtalker.face.prepare import prepare_face  # torchvision's import costs seconds
+
     options = options.with_resolved_precision()  # bf16 on a CPU without it fails here, at once
     check_checkpoints(options, checkpoints, detect=landmarks is None,
                       references=ref_eyeblink is not None or ref_pose is not None)
     features = prepare_audio(audio, options.max_audio_seconds)
-    face = prepare_face(image, options, checkpoints, landmarks)
+    face = prepare_face(image, options.preprocess, options.size, checkpoints, landmarks)
     coeffs = make_coefficients(features, face, options, checkpoints, ref_eyeblink, ref_pose)
     frames = len(coeffs)
     max_chunks = math.ceil(frames / chunk_frames) if chunk_frames else 1

@@ -10,6 +10,7 @@ from flytekit import task
 
 from sadtalker import pipeline
 from sadtalker.audio import AudioFeatures
+from sadtalker.face.prepared import PreparedFace
 from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
@@ -36,7 +37,7 @@ def audio_to_coeffs(mel: NpzFile, face: NpzFile, options: str, checkpoints: str)
     start = time.perf_counter()
     with flyte_errors():
         coeffs = pipeline.make_coefficients(
-            AudioFeatures.load(mel.download()), pipeline.PreparedFace.load(face.download()),
+            AudioFeatures.load(mel.download()), PreparedFace.load(face.download()),
             options_from_json(options), checkpoints or None)
         path = output_path("coeffs.npz")
         with open(path, "wb") as f:  # a file object keeps numpy from renaming the file

@@ -1,32 +1,33 @@
-"""Cache keys on content and cache versions tied to the code that computes the result.
+"""Cache keys on content, and cache versions tied to all the code that computes a result.
 
 Flyte keys a cached task on its inputs' literals, and a file's literal is its URI: the same
 audio uploaded to a new path would miss. Files returned with `Annotated[..., HashMethod(
 content_hash)]` carry a hash of their bytes instead, which downstream cache keys use.
+
+A cached stage's version covers the source of every library module its entry module imports,
+directly or not (imports inside functions included), and the installed version of every other
+distribution those modules import: a change anywhere on the stage's path, or a new torch,
+misses; a change elsewhere in the library still hits.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import importlib.metadata
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Annotated
 
 from flytekit import HashMethod
 from flytekit.types.file import FlyteFile
 
+from sadtalker.checksum import file_sha256
 from tasks.types import AudioFile, ImageFile
 
-READ_BLOCK = 1 << 20
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(READ_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+VERSION_LENGTH = 16
 
 
 def content_hash(file: FlyteFile) -> str:
@@ -34,24 +35,74 @@ def content_hash(file: FlyteFile) -> str:
     return file_sha256(file.download())
 
 
-def source_version(module_name: str) -> str:
-    """A short hash of a module's (or package's) Python source: changes when its code does."""
-    spec = importlib.util.find_spec(module_name)  # locate without importing (torch is slow)
-    if spec.submodule_search_locations:  # a package, regular or namespace
-        base = Path(next(iter(spec.submodule_search_locations)))
-        files = sorted(base.rglob("*.py"))
-    else:
-        base = Path(spec.origin).parent
-        files = [Path(spec.origin)]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(base).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+def _module_file(name: str) -> Path | None:
+    """The source file of module or package `name`; None when `name` is not a module (an
+    attribute imported with `from module import name`)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        return None
+    return Path(spec.origin) if spec is not None and spec.origin else None
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every absolute module name a source file imports, at any depth of its code."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    """Top-level import names to the installed distributions that provide them."""
+    return importlib.metadata.packages_distributions()
+
+
+def code_identity(entry: str) -> list[str]:
+    """What a stage's result depends on in code: `path sha256` for each module of `entry`'s
+    package it reaches (parent packages included, as importing runs them), and
+    `distribution==version` for each other installed distribution those modules import."""
+    package = entry.split(".")[0]
+    seen: dict[str, Path] = {}
+    external: set[str] = set()
+    todo = [entry]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        seen[name] = path
+        parents = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]
+        todo.extend(parents)
+        for imported in _imported_names(path):
+            top = imported.split(".")[0]
+            if top == package:
+                todo.append(imported)
+            elif top not in sys.stdlib_module_names:
+                external.add(top)
+    root = seen[package].parent.parent
+    files = sorted(f"{p.relative_to(root).as_posix()} {file_sha256(p)}" for p in seen.values())
+    distributions = _distributions()
+    versions = sorted({f"{dist}=={importlib.metadata.version(dist)}"
+                       for top in external for dist in distributions.get(top, [])})
+    return files + versions
+
+
+def code_version(entry: str) -> str:
+    """A short hash of `code_identity(entry)`: the cache version of a stage run from `entry`."""
+    digest = hashlib.sha256("\n".join(code_identity(entry)).encode())
+    return digest.hexdigest()[:VERSION_LENGTH]
 
 
 HashedAudio = Annotated[AudioFile, HashMethod(content_hash)]
 HashedImage = Annotated[ImageFile, HashMethod(content_hash)]
 
-AUDIO_CACHE_VERSION = source_version("sadtalker.audio")  # the mel front end
-FACE_CACHE_VERSION = source_version("sadtalker.face")  # detection, crop and 3DMM regression
+AUDIO_CACHE_VERSION = code_version("sadtalker.audio")  # the mel front end
+FACE_CACHE_VERSION = code_version("sadtalker.face.prepare")  # detection, crop, 3DMM

@@ -4,9 +4,9 @@ Flyte caches on input literals, and a file's literal is its URI. Returning the p
 speech annotated with a hash of their bytes makes every cached task downstream key on content:
 the same audio at another path hits `audio_to_mel`'s cache. The options are validated once,
 here, so a bad value (or a missing checkpoint) fails fast, before any heavy stage; later tasks
-get them as JSON text (small, readable in the console, part of their cache keys). The checkpoint
-files are fingerprinted by content too: cached tasks that read models take the fingerprint as an
-input, so new weights miss their cache even in the same directory.
+get them as JSON text (small, readable in the console). The checkpoint files the face stage
+reads are fingerprinted by content too: that cached task takes the fingerprint as an input, so
+new weights miss its cache even in the same directory.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Ingested(NamedTuple):
     image: HashedImage
     audio: HashedAudio
     options: str
-    weights_fingerprint: str  # sha256 of the checkpoint files the run reads, by content
+    face_weights: str  # sha256 of the checkpoint files the face stage reads, by content
     landmarks_sha256: str  # of the given landmarks file's bytes; "" when none is given
     time: StageTime
 
@@ -54,7 +54,7 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
            price_per_vcpu_hour: float) -> Ingested:
     """Check every input of the workflow (an OptionError is final) and that the checkpoint
     files the run will read are there, then pass the files on, keyed by content, with the
-    weights' fingerprint and the landmarks' hash (the face stage's cache keys on those, not on
+    face stage's weights' fingerprint and the landmarks' hash (its cache keys on those, not on
     paths)."""
     start = time.perf_counter()
     with flyte_errors():
@@ -68,7 +68,6 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
         check_fan_out(chunks, min_chunk_frames, options.batch_size, most)
         if price_per_vcpu_hour < 0:
             raise OptionError(f"price_per_vcpu_hour must be >= 0, got {price_per_vcpu_hour}")
-        names = pipeline.required_files(options, detect=landmarks is None)
         missing = pipeline.missing_checkpoints(options, checkpoints or None,
                                                detect=landmarks is None)
         if missing:
@@ -78,8 +77,9 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
                 f"{', '.join(missing)}: build the image with the weights baked in "
                 f"(BAKE_WEIGHTS=1) or register with the weights volume mounted there (README, "
                 f"'Weights in pods')")
-        fingerprint = weights.fingerprint(names, checkpoints or None)
+        face_weights = weights.fingerprint(
+            pipeline.face_files(options.size, detect=landmarks is None), checkpoints or None)
         marks = file_sha256(landmarks.download()) if landmarks is not None else ""
     text = json.dumps(options.to_dict(), sort_keys=True)
-    return Ingested(image, audio, text, fingerprint, marks,
+    return Ingested(image, audio, text, face_weights, marks,
                     StageTime.since("ingest", start, LIGHT_CPUS))

@@ -10,6 +10,7 @@ from flytekit import task
 
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
+from sadtalker.face.prepared import PreparedFace
 from tasks.audio_to_coeffs import load_coeffs
 from tasks.config import IMAGE, RENDER, RENDER_CPUS, RENDER_RETRIES, RENDER_TIMEOUT, THREADS
 from tasks.errors import flyte_errors
@@ -22,7 +23,7 @@ from tasks.workdir import output_path
 def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipeline.ChunkRenderer:
     """The networks and source state, loaded once per process: on a cluster each element is
     its own pod, but a local run maps elements in one process, one after another."""
-    return pipeline.ChunkRenderer.load(Path(image), pipeline.PreparedFace.load(Path(face)),
+    return pipeline.ChunkRenderer.load(Path(image), PreparedFace.load(Path(face)),
                                        options_from_json(options), checkpoints or None)
 
 

@@ -31,7 +31,9 @@ def test_missing_checkpoint_is_one_line_without_traceback(tmp_path: Path, exampl
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()[-1:]
-    assert line.startswith("error: checkpoint ") and "sadtalker weights download" in line
+    assert line.startswith("error: 2 checkpoint file(s) missing in ")
+    assert "SadTalker_V0.0.2_256.safetensors, mapping_00229-model.pth.tar" in line
+    assert "sadtalker weights download" in line
     assert not (tmp_path / "o.mp4").exists()
 
 

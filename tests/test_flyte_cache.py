@@ -1,12 +1,15 @@
-"""Cache identity of ingested files: their bytes, not their paths; versions follow the code;
-the face stage's key follows the options and the weights' bytes, not their directory."""
+"""Cache identity of ingested files: their bytes, not their paths; versions follow the code on
+each stage's path and the libraries it calls; the face stage's key follows exactly what it
+reads (image and landmarks bytes, preprocess, size, its weights' bytes), nothing else."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flytekit import FlyteContextManager
 from flytekit.core.local_cache import _calculate_cache_key
@@ -15,9 +18,10 @@ from flytekit.types.file import FlyteFile
 from PIL import Image
 from skimage import data
 
+from sadtalker.checksum import file_sha256
 from sadtalker.examples import speak
 from sadtalker.options import DEFAULTS, GenerateOptions
-from tasks.cache import HashedAudio, HashedImage, file_sha256, source_version
+from tasks.cache import HashedAudio, HashedImage, code_identity, code_version
 from tasks.crop_and_extract import crop_and_extract
 from tasks.types import AudioFile, ImageFile
 
@@ -51,22 +55,53 @@ def test_different_bytes_give_another_key(speech: Path, tmp_path: Path) -> None:
     assert literal_hash(changed) != literal_hash(speech)
 
 
-def test_source_version_is_stable_and_module_specific() -> None:
-    assert source_version("sadtalker.audio") == source_version("sadtalker.audio")
-    assert source_version("sadtalker.audio") != source_version("sadtalker.video")
-    assert len(source_version("sadtalker.render")) == 16  # a package: all its files
+def write_package(root: Path, modules: dict[str, str]) -> None:
+    for name, source in modules.items():
+        path = root / f"{name.replace('.', '/')}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+
+
+def test_code_version_follows_every_module_on_the_path_and_only_those(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_package(tmp_path, {
+        "stagepkg.__init__": "",
+        "stagepkg.entry": "from stagepkg import helper\ndef run():\n    import stagepkg.lazy\n",
+        "stagepkg.helper": "import numpy\nVALUE = 1\n",
+        "stagepkg.lazy": "from stagepkg.helper import VALUE\n",
+        "stagepkg.unrelated": "X = 1\n",
+    })
+    monkeypatch.syspath_prepend(str(tmp_path))
+    files = [line.split()[0] for line in code_identity("stagepkg.entry")]
+    assert files[:4] == ["stagepkg/__init__.py", "stagepkg/entry.py", "stagepkg/helper.py",
+                         "stagepkg/lazy.py"]  # the lazy import inside run() counts
+    assert files[4:] == [f"numpy=={np.__version__}"]  # the libraries it calls, by version
+    before = code_version("stagepkg.entry")
+    (tmp_path / "stagepkg" / "unrelated.py").write_text("X = 2\n")
+    assert code_version("stagepkg.entry") == before  # off the path: hit
+    (tmp_path / "stagepkg" / "lazy.py").write_text("from stagepkg.helper import VALUE  # new\n")
+    assert code_version("stagepkg.entry") != before  # on the path: miss
+
+
+def test_the_face_stage_version_covers_its_code_and_libraries_not_the_renderer() -> None:
+    identity = " ".join(code_identity("sadtalker.face.prepare"))
+    for name in ("sadtalker/image.py", "sadtalker/weights.py", "sadtalker/face/recon.py",
+                 "sadtalker/face/landmarks.py", f"torch=={importlib.metadata.version('torch')}",
+                 "face_alignment==", "opencv-python"):
+        assert name in identity
+    assert "sadtalker/render/" not in identity and "sadtalker/audio.py" not in identity
 
 
 def face_cache_key(image: Path, options: GenerateOptions, checkpoints: str,
-                   weights_fingerprint: str, landmarks: Path | None = None) -> str:
+                   face_weights: str, landmarks: Path | None = None) -> str:
     """The key flytekit's local cache gives a `crop_and_extract` call fed by `ingest` (whose
     image output carries the hash of its bytes), computed as `Task.local_execute` does."""
     ctx = FlyteContextManager.current_context()
     types = {**crop_and_extract.python_interface.inputs, "image": HashedImage}
     values = {"image": ImageFile(str(image)),
               "landmarks": None if landmarks is None else FlyteFile(str(landmarks)),
-              "options": json.dumps(options.to_dict(), sort_keys=True),
-              "checkpoints": checkpoints, "weights_fingerprint": weights_fingerprint,
+              "preprocess": options.preprocess, "size": options.size,
+              "checkpoints": checkpoints, "face_weights": face_weights,
               "landmarks_sha256": "" if landmarks is None else file_sha256(landmarks)}
     literals = TypeEngine.dict_to_literal_map(ctx, values, types)
     return _calculate_cache_key(crop_and_extract.name, crop_and_extract.metadata.cache_version,
@@ -84,6 +119,13 @@ def test_face_cache_key_follows_options_and_weights_not_paths(tmp_path: Path) ->
     assert key != face_cache_key(image, DEFAULTS, "/ckpt", weights_b)  # new weights
     assert key != face_cache_key(image, GenerateOptions(preprocess="full"), "/ckpt", weights_a)
     assert key != face_cache_key(image, GenerateOptions(size=512), "/ckpt", weights_a)
+
+
+def test_the_face_stage_reads_no_other_option() -> None:
+    assert set(crop_and_extract.python_interface.inputs) == {
+        "image", "landmarks", "landmarks_sha256", "preprocess", "size", "checkpoints",
+        "face_weights"}  # seed, enhancer, precision, ... cannot change its key
+    assert crop_and_extract.metadata.cache_serialize  # one computes, concurrent twins wait
 
 
 def test_face_cache_key_follows_the_landmarks_bytes_not_their_path(

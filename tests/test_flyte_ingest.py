@@ -29,3 +29,19 @@ def test_bad_workflow_inputs_fail_in_ingest(tmp_path: Path, astronaut_png: Path,
     with pytest.raises(OptionError, match=message):
         ingest(image=FlyteFile(str(astronaut_png)), audio=FlyteFile(str(speech_wav)),
                landmarks=None, checkpoints=str(tmp_path / "none"), **inputs)
+
+
+def test_the_face_stage_fingerprint_covers_only_the_files_it_reads(
+        checkpoints: Path, astronaut_png: Path, speech_wav: Path,
+        astronaut_landmarks_file: Path) -> None:
+    def face_weights(landmarks: Path | None = astronaut_landmarks_file, **change) -> str:
+        return ingest(image=FlyteFile(str(astronaut_png)), audio=FlyteFile(str(speech_wav)),
+                      landmarks=landmarks and FlyteFile(str(landmarks)),
+                      checkpoints=str(checkpoints), **{**OPTIONS, **FAN_OUT, **change},
+                      ).face_weights
+
+    given = face_weights()
+    # other stages' files (mapping net, GFPGAN) and options the face stage never reads
+    assert face_weights(preprocess="full", enhancer="gfpgan", seed=3, precision="fp32",
+                        expression_scale=0.5, batch_size=4) == given
+    assert face_weights(landmarks=None) != given  # detection reads the detector's files

@@ -11,6 +11,7 @@ import pytest
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
 from sadtalker.examples import speak
+from sadtalker.face.prepare import prepare_face
 from sadtalker.options import GenerateOptions
 from sadtalker.render.renderer import Renderer
 
@@ -59,8 +60,8 @@ def test_a_retried_chunk_equals_an_uninterrupted_one(
         tmp_path: Path, checkpoints: Path, example_inputs: dict[str, Path],
         speech: Path) -> None:
     features = pipeline.prepare_audio(speech)
-    face = pipeline.prepare_face(example_inputs["image"], OPTIONS, checkpoints,
-                                 example_inputs["landmarks"])
+    face = prepare_face(example_inputs["image"], OPTIONS.preprocess, OPTIONS.size, checkpoints,
+                        example_inputs["landmarks"])
     coeffs = pipeline.make_coefficients(features, face, OPTIONS, checkpoints)
     context = pipeline.ChunkRenderer.load(example_inputs["image"], face, OPTIONS, checkpoints)
     chunk = Chunk(1, 4, 8)

@@ -83,10 +83,9 @@ def talking_head(
                    max_audio_seconds=max_audio_seconds, chunks=chunks,
                    min_chunk_frames=min_chunk_frames, price_per_vcpu_hour=price_per_vcpu_hour)
     mel = audio_to_mel(audio=given.audio, max_seconds=max_audio_seconds)
-    face = crop_and_extract(image=given.image, landmarks=landmarks, options=given.options,
-                            checkpoints=checkpoints,
-                            weights_fingerprint=given.weights_fingerprint,
-                            landmarks_sha256=given.landmarks_sha256)
+    face = crop_and_extract(image=given.image, landmarks=landmarks,
+                            landmarks_sha256=given.landmarks_sha256, preprocess=preprocess,
+                            size=size, checkpoints=checkpoints, face_weights=given.face_weights)
     coeffs = audio_to_coeffs(mel=mel.mel, face=face.face, options=given.options,
                              checkpoints=checkpoints)
     planned = plan_chunks(info=mel.info, options=given.options, chunks=chunks,
