@@ -13,7 +13,19 @@ from typing import Any
 from sadtalker.cpu import CpuClass, cpu_class
 from sadtalker.errors import OptionError
 
-SIZES = (256, 512)
+
+class Size(str, Enum):
+    """Renderer resolution in pixels: a choice, as SadTalker ships weights for these only."""
+
+    PX256 = "256"
+    PX512 = "512"
+
+    @property
+    def pixels(self) -> int:
+        return int(self.value)
+
+
+SIZES = tuple(size.pixels for size in Size)
 NUM_POSE_STYLES = 46  # audio2pose CVAE class embeddings (auido2pose.yaml NUM_CLASSES)
 MAX_BATCH_SIZE = 64
 MAX_AUDIO_SECONDS = 600.0  # default guard: longer speech is refused before any heavy stage
@@ -121,6 +133,8 @@ class GenerateOptions:
         set_(self, "precision", _enum_value(Precision, self.precision, "precision"))
         for name in ("input_yaw", "input_pitch", "input_roll"):
             set_(self, name, _angles(getattr(self, name), name))
+        if isinstance(self.size, Size):
+            set_(self, "size", self.size.pixels)
         if self.size not in SIZES:
             raise OptionError(f"size must be one of {SIZES}, got {self.size}")
         if not 0 <= self.pose_style < NUM_POSE_STYLES:
@@ -137,6 +151,11 @@ class GenerateOptions:
             raise OptionError(f"max_audio_seconds must be > 0, got {self.max_audio_seconds}")
         if self.seed < 0:
             raise OptionError(f"seed must be >= 0, got {self.seed}")
+
+    @property
+    def size_choice(self) -> Size:
+        """`size` as the choice the workflow's launch form offers."""
+        return Size(str(self.size))
 
     @property
     def coeff_channels(self) -> int:

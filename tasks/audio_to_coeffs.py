@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from flytekit import task
+from flytekit.types.file import FlyteFile
 
 from sadtalker import pipeline
 from sadtalker.audio import AudioFeatures
@@ -32,13 +34,17 @@ class Coeffs(NamedTuple):
 
 
 @task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT)
-def audio_to_coeffs(mel: NpzFile, face: NpzFile, options: str, checkpoints: str) -> Coeffs:
-    """Run the audio-to-expression and audio-to-pose networks (seeded by the options)."""
+def audio_to_coeffs(mel: NpzFile, face: NpzFile, options: str, checkpoints: str,
+                    ref_eyeblink: FlyteFile | None, ref_pose: FlyteFile | None) -> Coeffs:
+    """Run the audio-to-expression and audio-to-pose networks (seeded by the options); blinks
+    and head motion from the reference videos where given."""
     start = time.perf_counter()
     with flyte_errors():
         coeffs = pipeline.make_coefficients(
             AudioFeatures.load(mel.download()), PreparedFace.load(face.download()),
-            options_from_json(options), checkpoints or None)
+            options_from_json(options), checkpoints or None,
+            Path(ref_eyeblink.download()) if ref_eyeblink is not None else None,
+            Path(ref_pose.download()) if ref_pose is not None else None)
         path = output_path("coeffs.npz")
         with open(path, "wb") as f:  # a file object keeps numpy from renaming the file
             np.savez(f, **{COEFFS_KEY: coeffs})

@@ -12,7 +12,7 @@ from flytekit import task
 from flytekit.types.file import FlyteFile
 
 from sadtalker.errors import InputError
-from sadtalker.options import Enhancer, Precision, Preprocess
+from sadtalker.options import Enhancer, Precision, Preprocess, Size
 from tasks.config import IMAGE, LIGHT, LIGHT_TIMEOUT, RETRIES
 from tasks.errors import flyte_errors
 from tasks.types import AudioFile, ImageFile
@@ -23,7 +23,7 @@ class ClipInputs(NamedTuple):
     audio: list[AudioFile]
     landmarks: list[FlyteFile | None]
     preprocess: list[Preprocess]
-    size: list[int]
+    size: list[Size]
     still: list[bool]
     enhancer: list[Enhancer]
     pose_style: list[int]
@@ -40,7 +40,7 @@ class ClipInputs(NamedTuple):
 @task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
       timeout=LIGHT_TIMEOUT)
 def clip_inputs(image: ImageFile, audios: list[AudioFile], landmarks: FlyteFile | None,
-                preprocess: Preprocess, size: int,
+                preprocess: Preprocess, size: Size,
                 still: bool, enhancer: Enhancer, pose_style: int, expression_scale: float,
                 seed: int, batch_size: int, precision: Precision, max_audio_seconds: float,
                 chunks: int, checkpoints: str, price_per_vcpu_hour: float) -> ClipInputs:

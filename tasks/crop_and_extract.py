@@ -16,7 +16,7 @@ from flytekit import Cache, task
 from flytekit.types.file import FlyteFile
 
 from sadtalker.face.prepare import prepare_face
-from sadtalker.options import Preprocess
+from sadtalker.options import Preprocess, Size
 from tasks.cache import FACE_CACHE_VERSION
 from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES
 from tasks.errors import flyte_errors
@@ -33,7 +33,7 @@ class Face(NamedTuple):
       cache=Cache(version=FACE_CACHE_VERSION, serialize=True,
                   ignored_inputs=("checkpoints", "landmarks")))
 def crop_and_extract(image: ImageFile, landmarks: FlyteFile | None, landmarks_sha256: str,
-                     preprocess: Preprocess, size: int, checkpoints: str,
+                     preprocess: Preprocess, size: Size, checkpoints: str,
                      face_weights: str) -> Face:
     """Find (or take) the 68 landmarks, crop per the preprocess mode, regress the 3DMM.
     `face_weights` and `landmarks_sha256` (from ingest) are unused here: they key the cache on
@@ -41,6 +41,7 @@ def crop_and_extract(image: ImageFile, landmarks: FlyteFile | None, landmarks_sh
     start = time.perf_counter()
     with flyte_errors():
         marks = landmarks.download() if landmarks is not None else None
-        face = prepare_face(image.download(), preprocess, size, checkpoints or None, marks)
+        face = prepare_face(image.download(), preprocess, size.pixels, checkpoints or None,
+                            marks)
         path = face.save(output_path("face.npz"))
     return Face(NpzFile(str(path)), StageTime.since("crop_and_extract", start, FACE_CPUS))

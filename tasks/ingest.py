@@ -22,7 +22,7 @@ from sadtalker import pipeline, weights
 from sadtalker.chunks import check_fan_out
 from sadtalker.cost import RenderCost
 from sadtalker.errors import CheckpointError, OptionError
-from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess
+from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess, Size
 from tasks.cache import HashedAudio, HashedImage, file_sha256
 from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RENDER_TIMEOUT, RETRIES
 from tasks.errors import flyte_errors
@@ -46,11 +46,12 @@ class Ingested(NamedTuple):
 @task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
       timeout=LIGHT_TIMEOUT)
 def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, checkpoints: str,
-           preprocess: Preprocess, size: int, still: bool,
+           preprocess: Preprocess, size: Size, still: bool,
            enhancer: Enhancer, pose_style: int, expression_scale: float,
            input_yaw: list[float] | None, input_pitch: list[float] | None,
            input_roll: list[float] | None, seed: int, batch_size: int, precision: Precision,
-           max_audio_seconds: float, chunks: int, min_chunk_frames: int,
+           max_audio_seconds: float, ref_eyeblink: FlyteFile | None,
+           ref_pose: FlyteFile | None, chunks: int, min_chunk_frames: int,
            price_per_vcpu_hour: float) -> Ingested:
     """Check every input of the workflow (an OptionError is final) and that the checkpoint
     files the run will read are there, then pass the files on, keyed by content, with the
@@ -68,8 +69,9 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
         check_fan_out(chunks, min_chunk_frames, options.batch_size, most)
         if price_per_vcpu_hour < 0:
             raise OptionError(f"price_per_vcpu_hour must be >= 0, got {price_per_vcpu_hour}")
-        missing = pipeline.missing_checkpoints(options, checkpoints or None,
-                                               detect=landmarks is None)
+        missing = pipeline.missing_checkpoints(
+            options, checkpoints or None, detect=landmarks is None,
+            references=ref_eyeblink is not None or ref_pose is not None)
         if missing:
             raise CheckpointError(
                 f"{len(missing)} checkpoint file(s) missing in "

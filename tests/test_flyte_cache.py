@@ -100,7 +100,7 @@ def face_cache_key(image: Path, options: GenerateOptions, checkpoints: str,
     types = {**crop_and_extract.python_interface.inputs, "image": HashedImage}
     values = {"image": ImageFile(str(image)),
               "landmarks": None if landmarks is None else FlyteFile(str(landmarks)),
-              "preprocess": options.preprocess, "size": options.size,
+              "preprocess": options.preprocess, "size": options.size_choice,
               "checkpoints": checkpoints, "face_weights": face_weights,
               "landmarks_sha256": "" if landmarks is None else file_sha256(landmarks)}
     literals = TypeEngine.dict_to_literal_map(ctx, values, types)

@@ -12,8 +12,10 @@ from sadtalker.errors import OptionError
 from sadtalker.options import DEFAULTS
 from tasks.ingest import ingest
 
-OPTIONS = {f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)}
-FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04}
+OPTIONS = {**{f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)},
+           "size": DEFAULTS.size_choice}  # the launch form's choice
+FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04, "ref_eyeblink": None,
+           "ref_pose": None}
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -24,8 +24,10 @@ from tasks.audio_to_mel import audio_to_mel
 from tasks.ingest import ingest
 from tasks.types import AudioFile, ImageFile, NpzFile
 
-OPTIONS = {f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)}
-FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04}
+OPTIONS = {**{f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)},
+           "size": DEFAULTS.size_choice}  # the launch form's choice
+FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04, "ref_eyeblink": None,
+           "ref_pose": None}
 
 
 @workflow

@@ -130,7 +130,7 @@ def test_workflow_defaults_come_from_the_options() -> None:
 
     defaults = default_launch_plan.parameters.parameters
     assert defaults["image"].required and defaults["audio"].required
-    assert defaults["size"].default.scalar.primitive.integer == DEFAULTS.size
+    assert defaults["size"].default.scalar.primitive.string_value == str(DEFAULTS.size)
     assert defaults["preprocess"].default.scalar.primitive.string_value == "crop"
     assert defaults["seed"].default.scalar.primitive.integer == DEFAULTS.seed
 
@@ -147,7 +147,7 @@ def test_nightly_schedule_and_failure_notifications(package: Path) -> None:
     assert parameters["image"].default.scalar.blob.uri == "s3://acme/portrait.png"
     audios = parameters["audios"].default.collection.literals
     assert [a.scalar.blob.uri for a in audios] == ["s3://acme/mon.wav", "s3://acme/tue.wav"]
-    assert parameters["size"].default.scalar.primitive.integer == 512
+    assert parameters["size"].default.scalar.primitive.string_value == "512"
     assert parameters["preprocess"].default.scalar.primitive.string_value == "full"
 
 
@@ -169,3 +169,16 @@ def test_a_nightly_config_with_an_unknown_input_names_it(tmp_path: Path) -> None
     config.write_text('[inputs]\nimage = "s3://a/p.png"\naudios = ["s3://a/s.wav"]\nsizes = 512\n')
     with pytest.raises(NightlyConfigError, match=r"unknown inputs \['sizes'\], missing inputs \[\]"):
         nightly_plan(config)
+
+
+def test_launch_form_has_choices_reference_videos_and_a_named_output(package: Path) -> None:
+    spec = read(package, "workflows.talking_head.talking_head_2", workflow_pb2.WorkflowSpec)
+    inputs = spec.template.interface.inputs.variables
+    assert list(spec.template.interface.outputs.variables) == ["video"]
+    assert list(inputs["size"].type.enum_type.values) == ["256", "512"]
+    assert list(inputs["preprocess"].type.enum_type.values) == [
+        "crop", "resize", "full", "extcrop", "extfull"]
+    assert "head motion the portrait copies" in inputs["ref_pose"].description
+    assert "eye blinks" in inputs["ref_eyeblink"].description
+    batch = read(package, "workflows.batch.talking_head_batch_2", workflow_pb2.WorkflowSpec)
+    assert list(batch.template.interface.outputs.variables) == ["videos"]

@@ -25,7 +25,8 @@ FRAMES = 6
 TALKING_HEAD = "workflows.talking_head.talking_head"
 BATCH = "workflows.batch.talking_head_batch"
 
-OPTIONS = {f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)}
+OPTIONS = {**{f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)},
+           "size": DEFAULTS.size_choice}  # the launch form's choice
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +67,7 @@ def test_talking_head_runs_node_by_node_as_pods(packaged: Package, pod_bin: Path
         "landmarks": FlyteFile(str(inputs["landmarks"])), "chunks": 2, "min_chunk_frames": 2,
         "checkpoints": str(checkpoints)}))
 
-    mp4 = Path(outputs["o0"].scalar.blob.uri)
+    mp4 = Path(outputs["video"].scalar.blob.uri)
     info = video.probe(mp4)
     assert (info.frames, info.fps) == (FRAMES, 25.0)
     assert info.audio_seconds == pytest.approx(SECONDS, abs=0.03)
@@ -87,7 +88,7 @@ def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(
         "audios": [FlyteFile(str(c["audio"])) for c in clips.values()],
         "chunks": 1, "checkpoints": str(checkpoints)}))
 
-    videos = [video.probe(lit.scalar.blob.uri) for lit in outputs["o0"].collection.literals]
+    videos = [video.probe(lit.scalar.blob.uri) for lit in outputs["videos"].collection.literals]
     assert [(v.frames, v.fps) for v in videos] == [(4, 25.0), (FRAMES, 25.0)]
     assert [v.audio_seconds for v in videos] == pytest.approx([0.16, SECONDS], abs=0.03)
     ran = [run.node.split("/", 1)[1] for run in pods.runs]
@@ -104,7 +105,7 @@ def test_a_pod_without_weights_fails_its_first_task_at_once(
     values = {**OPTIONS, "image": FlyteFile(str(astronaut_png)),
               "audio": FlyteFile(str(speech_wav)), "landmarks": None,
               "checkpoints": str(tmp_path / "empty"), "chunks": 4, "min_chunk_frames": 0,
-              "price_per_vcpu_hour": 0.04}
+              "price_per_vcpu_hour": 0.04, "ref_eyeblink": None, "ref_pose": None}
     pods = PodMode(packaged, tmp_path / "store", pod_bin)
     with pytest.raises(PodFailure) as failure:
         pods.run_task("tasks.ingest.ingest", literals(ingest.python_interface.inputs, values),

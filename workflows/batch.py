@@ -6,22 +6,28 @@ resources and settings it was registered with; nothing is compiled inside a pod.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flytekit import LaunchPlan, workflow
 from flytekit.core.array_node import array_node
 from flytekit.types.file import FlyteFile
 
-from sadtalker.options import DEFAULTS, Enhancer, Precision, Preprocess
+from sadtalker.options import DEFAULTS, Enhancer, Precision, Preprocess, Size
 from tasks.clip_inputs import clip_inputs
 from tasks.types import AudioFile, ImageFile, VideoFile
 from workflows.talking_head import DEFAULT_CHUNKS, PRICE_PER_VCPU_HOUR, talking_head
 
 CLIP_CONCURRENCY = 4  # clips at once; each fans out to its own render pods
 
-# What a batch does not vary: predicted head motion, chunk sizes from the measured cost.
+# What a batch does not vary: predicted head motion and blinks, chunk sizes from the cost.
 talking_head_clip = LaunchPlan.get_or_create(
     talking_head, name="talking_head_clip",
     fixed_inputs={"input_yaw": None, "input_pitch": None, "input_roll": None,
-                  "min_chunk_frames": 0})
+                  "ref_eyeblink": None, "ref_pose": None, "min_chunk_frames": 0})
+
+
+class TalkingHeadVideos(NamedTuple):
+    videos: list[VideoFile]  # one mp4 per speech clip, in the order of `audios`
 
 
 @workflow
@@ -30,7 +36,7 @@ def talking_head_batch(
     audios: list[AudioFile],
     landmarks: FlyteFile | None = None,
     preprocess: Preprocess = DEFAULTS.preprocess,
-    size: int = DEFAULTS.size,
+    size: Size = DEFAULTS.size_choice,
     still: bool = DEFAULTS.still,
     enhancer: Enhancer = DEFAULTS.enhancer,
     pose_style: int = DEFAULTS.pose_style,
@@ -42,7 +48,7 @@ def talking_head_batch(
     chunks: int = DEFAULT_CHUNKS,
     checkpoints: str = "",
     price_per_vcpu_hour: float = PRICE_PER_VCPU_HOUR,
-) -> list[VideoFile]:
+) -> TalkingHeadVideos:
     """Animate one portrait with each speech clip; the options as in `talking_head`.
 
     :param image: The portrait URI.
@@ -59,7 +65,7 @@ def talking_head_batch(
     :param precision: auto (bf16 where the CPU has it) | fp32 | bf16.
     :param max_audio_seconds: Longer speech is refused before any heavy stage.
     :param chunks: Desired render parallelism per clip.
-    :param checkpoints: Checkpoint directory in the pods; empty = $SADTALKER_CHECKPOINTS.
+    :param checkpoints: Checkpoint directory inside the pods; empty = the image's.
     :param price_per_vcpu_hour: Price used for the cost estimate in each clip's report deck.
     """
     clips = clip_inputs(image=image, audios=audios, landmarks=landmarks,
@@ -69,4 +75,5 @@ def talking_head_batch(
                         precision=precision, max_audio_seconds=max_audio_seconds,
                         chunks=chunks, checkpoints=checkpoints,
                         price_per_vcpu_hour=price_per_vcpu_hour)
-    return array_node(talking_head_clip, concurrency=CLIP_CONCURRENCY)(**clips._asdict())
+    videos = array_node(talking_head_clip, concurrency=CLIP_CONCURRENCY)(**clips._asdict())
+    return TalkingHeadVideos(videos=videos)

@@ -34,7 +34,9 @@ def python_value(value: Any, python_type: type) -> Any:
     if typing.get_origin(python_type) is list:
         (item,) = typing.get_args(python_type)
         return [python_value(v, item) for v in value]
-    if isinstance(python_type, type) and issubclass(python_type, (FlyteFile, enum.Enum)):
+    if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
+        return python_type(str(value))  # TOML's 512 is the size choice "512"
+    if isinstance(python_type, type) and issubclass(python_type, FlyteFile):
         return python_type(value)
     return value
 

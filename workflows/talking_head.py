@@ -7,11 +7,12 @@ ingest -> audio_to_mel (cached) \
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 from flytekit import LaunchPlan, map_task, workflow
 from flytekit.types.file import FlyteFile
 
-from sadtalker.options import DEFAULTS, Enhancer, Precision, Preprocess
+from sadtalker.options import DEFAULTS, Enhancer, Precision, Preprocess, Size
 from tasks.audio_to_coeffs import audio_to_coeffs
 from tasks.audio_to_mel import audio_to_mel
 from tasks.config import RENDER_CONCURRENCY
@@ -26,13 +27,17 @@ DEFAULT_CHUNKS = 4  # render pods per clip when the clip is long enough
 PRICE_PER_VCPU_HOUR = 0.04  # USD, roughly an on-demand cloud vCPU-hour
 
 
+class TalkingHeadVideo(NamedTuple):
+    video: VideoFile  # the mp4: H.264 + AAC, 25 fps, as long as the speech
+
+
 @workflow
 def talking_head(
     image: ImageFile,
     audio: AudioFile,
     landmarks: FlyteFile | None = None,
     preprocess: Preprocess = DEFAULTS.preprocess,
-    size: int = DEFAULTS.size,
+    size: Size = DEFAULTS.size_choice,
     still: bool = DEFAULTS.still,
     enhancer: Enhancer = DEFAULTS.enhancer,
     pose_style: int = DEFAULTS.pose_style,
@@ -44,11 +49,13 @@ def talking_head(
     batch_size: int = DEFAULTS.batch_size,
     precision: Precision = DEFAULTS.precision,
     max_audio_seconds: float = DEFAULTS.max_audio_seconds,
+    ref_eyeblink: FlyteFile | None = None,
+    ref_pose: FlyteFile | None = None,
     chunks: int = DEFAULT_CHUNKS,
     min_chunk_frames: int = 0,
     checkpoints: str = "",
     price_per_vcpu_hour: float = PRICE_PER_VCPU_HOUR,
-) -> VideoFile:
+) -> TalkingHeadVideo:
     """Animate a portrait so that it speaks the given audio.
 
     :param image: The portrait (png/jpg URI): one clearly visible face.
@@ -68,11 +75,14 @@ def talking_head(
     :param precision: Renderer and GFPGAN precision: auto (bf16 where the CPU has it) | fp32
         | bf16.
     :param max_audio_seconds: Longer speech is refused before any heavy stage.
+    :param ref_eyeblink: Optional reference video (URI) whose eye blinks the portrait copies.
+    :param ref_pose: Optional reference video (URI) whose head motion the portrait copies.
     :param chunks: Render parallelism: the frames are split into this many pods, fewer for
         short clips (a pod's start-up must stay a small share of its work) and more for long
         ones (a chunk must finish well inside the render timeout); see sadtalker/cost.py.
     :param min_chunk_frames: No render chunk shorter than this; 0 = from the measured cost.
-    :param checkpoints: Checkpoint directory in the pods; empty = $SADTALKER_CHECKPOINTS.
+    :param checkpoints: Checkpoint directory inside the pods; empty = the image's
+        (/opt/sadtalker/checkpoints: weights baked in or a mounted volume, see the README).
     :param price_per_vcpu_hour: Price used for the cost estimate in the report deck.
     """
     given = ingest(image=image, audio=audio, landmarks=landmarks, checkpoints=checkpoints,
@@ -80,14 +90,16 @@ def talking_head(
                    enhancer=enhancer, pose_style=pose_style, expression_scale=expression_scale,
                    input_yaw=input_yaw, input_pitch=input_pitch, input_roll=input_roll,
                    seed=seed, batch_size=batch_size, precision=precision,
-                   max_audio_seconds=max_audio_seconds, chunks=chunks,
+                   max_audio_seconds=max_audio_seconds, ref_eyeblink=ref_eyeblink,
+                   ref_pose=ref_pose, chunks=chunks,
                    min_chunk_frames=min_chunk_frames, price_per_vcpu_hour=price_per_vcpu_hour)
     mel = audio_to_mel(audio=given.audio, max_seconds=max_audio_seconds)
     face = crop_and_extract(image=given.image, landmarks=landmarks,
                             landmarks_sha256=given.landmarks_sha256, preprocess=preprocess,
                             size=size, checkpoints=checkpoints, face_weights=given.face_weights)
     coeffs = audio_to_coeffs(mel=mel.mel, face=face.face, options=given.options,
-                             checkpoints=checkpoints)
+                             checkpoints=checkpoints, ref_eyeblink=ref_eyeblink,
+                             ref_pose=ref_pose)
     planned = plan_chunks(info=mel.info, options=given.options, chunks=chunks,
                           min_chunk_frames=min_chunk_frames)
     render = functools.partial(render_chunk, image=given.image, face=face.face,
@@ -95,9 +107,10 @@ def talking_head(
                                checkpoints=checkpoints)
     rendered = map_task(render, concurrency=RENDER_CONCURRENCY, min_success_ratio=1.0)(
         chunk=planned)
-    return stitch(rendered=rendered, audio=given.audio, info=mel.info, options=given.options,
-                  checkpoints=checkpoints, times=[given.time, mel.time, face.time, coeffs.time],
-                  price_per_vcpu_hour=price_per_vcpu_hour)
+    video = stitch(rendered=rendered, audio=given.audio, info=mel.info, options=given.options,
+                   checkpoints=checkpoints, times=[given.time, mel.time, face.time, coeffs.time],
+                   price_per_vcpu_hour=price_per_vcpu_hour)
+    return TalkingHeadVideo(video=video)
 
 
 default_launch_plan = LaunchPlan.get_or_create(talking_head)
