@@ -13,7 +13,7 @@ from flytekit.types.file import FlyteFile
 from sadtalker import pipeline
 from sadtalker.audio import AudioFeatures
 from sadtalker.face.prepared import PreparedFace
-from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES
+from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES, WEIGHTS_POD_TEMPLATE
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
 from tasks.types import NpzFile, StageTime
@@ -33,7 +33,8 @@ class Coeffs(NamedTuple):
     time: StageTime
 
 
-@task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT)
+@task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
+      requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT)
 def audio_to_coeffs(mel: NpzFile, face: NpzFile, options: str, checkpoints: str,
                     ref_eyeblink: FlyteFile | None, ref_pose: FlyteFile | None) -> Coeffs:
     """Run the audio-to-expression and audio-to-pose networks (seeded by the options); blinks

@@ -49,7 +49,7 @@ def clip_inputs(image: ImageFile, audios: list[AudioFile], landmarks: FlyteFile 
         if not audios:
             raise InputError("the batch has no speech clips: give at least one audio URI")
     n = len(audios)
-    return ClipInputs([image] * n, audios, [landmarks] * n, [preprocess] * n, [size] * n, [still] * n,
-                      [enhancer] * n, [pose_style] * n, [expression_scale] * n, [seed] * n,
+    return ClipInputs([image] * n, audios, [landmarks] * n, [preprocess] * n, [size] * n,
+                      [still] * n, [enhancer] * n, [pose_style] * n, [expression_scale] * n, [seed] * n,
                       [batch_size] * n, [precision] * n, [max_audio_seconds] * n, [chunks] * n,
                       [checkpoints] * n, [price_per_vcpu_hour] * n)

@@ -43,6 +43,11 @@ IMAGE_SPEC = ImageSpec(
 )
 IMAGE: str | ImageSpec = os.environ.get("SADTALKER_IMAGE") or IMAGE_SPEC
 
+# Weights in pods: baked into the image (BAKE_WEIGHTS=1), or mounted read-only at
+# CHECKPOINTS_IN_IMAGE by a cluster PodTemplate of this name (deploy/weights-volume.yaml),
+# named at registration; the tasks that read weights carry it.
+WEIGHTS_POD_TEMPLATE: str | None = os.environ.get("SADTALKER_WEIGHTS_POD_TEMPLATE") or None
+
 # Requests per pod. The renderer is the heavy stage (seconds per frame: sadtalker/cost.py);
 # the others decode, crop or run small networks once per clip.
 LIGHT_CPUS = 1

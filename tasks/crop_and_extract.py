@@ -18,7 +18,7 @@ from flytekit.types.file import FlyteFile
 from sadtalker.face.prepare import prepare_face
 from sadtalker.options import Preprocess, Size
 from tasks.cache import FACE_CACHE_VERSION
-from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES
+from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES, WEIGHTS_POD_TEMPLATE
 from tasks.errors import flyte_errors
 from tasks.types import ImageFile, NpzFile, StageTime
 from tasks.workdir import output_path
@@ -29,7 +29,8 @@ class Face(NamedTuple):
     time: StageTime
 
 
-@task(container_image=IMAGE, requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT,
+@task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
+      requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT,
       cache=Cache(version=FACE_CACHE_VERSION, serialize=True,
                   ignored_inputs=("checkpoints", "landmarks")))
 def crop_and_extract(image: ImageFile, landmarks: FlyteFile | None, landmarks_sha256: str,

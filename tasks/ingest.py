@@ -24,7 +24,15 @@ from sadtalker.cost import RenderCost
 from sadtalker.errors import CheckpointError, OptionError
 from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess, Size
 from tasks.cache import HashedAudio, HashedImage, file_sha256
-from tasks.config import IMAGE, LIGHT, LIGHT_CPUS, LIGHT_TIMEOUT, RENDER_TIMEOUT, RETRIES
+from tasks.config import (
+    IMAGE,
+    LIGHT,
+    LIGHT_CPUS,
+    LIGHT_TIMEOUT,
+    RENDER_TIMEOUT,
+    RETRIES,
+    WEIGHTS_POD_TEMPLATE,
+)
 from tasks.errors import flyte_errors
 from tasks.types import AudioFile, ImageFile, StageTime
 
@@ -43,7 +51,8 @@ class Ingested(NamedTuple):
     time: StageTime
 
 
-@task(container_image=IMAGE, requests=LIGHT, limits=LIGHT, retries=RETRIES,
+@task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
+      requests=LIGHT, limits=LIGHT, retries=RETRIES,
       timeout=LIGHT_TIMEOUT)
 def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, checkpoints: str,
            preprocess: Preprocess, size: Size, still: bool,

@@ -12,7 +12,15 @@ from sadtalker import pipeline
 from sadtalker.chunks import Chunk
 from sadtalker.face.prepared import PreparedFace
 from tasks.audio_to_coeffs import load_coeffs
-from tasks.config import IMAGE, RENDER, RENDER_CPUS, RENDER_RETRIES, RENDER_TIMEOUT, THREADS
+from tasks.config import (
+    IMAGE,
+    RENDER,
+    RENDER_CPUS,
+    RENDER_RETRIES,
+    RENDER_TIMEOUT,
+    THREADS,
+    WEIGHTS_POD_TEMPLATE,
+)
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
 from tasks.types import ImageFile, NpzFile, RenderedChunk, SegmentFile, StageTime
@@ -27,7 +35,8 @@ def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipe
                                        options_from_json(options), checkpoints or None)
 
 
-@task(container_image=IMAGE, requests=RENDER, limits=RENDER, retries=RENDER_RETRIES,
+@task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
+      requests=RENDER, limits=RENDER, retries=RENDER_RETRIES,
       timeout=RENDER_TIMEOUT, environment=THREADS, interruptible=True)
 def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile, options: str,
                  checkpoints: str) -> RenderedChunk:

@@ -8,7 +8,7 @@ from pathlib import Path
 from flytekit import Deck, task
 
 from sadtalker import pipeline, weights
-from tasks.config import IMAGE, LIGHT_CPUS, RETRIES, STITCH, STITCH_TIMEOUT
+from tasks.config import IMAGE, LIGHT_CPUS, RETRIES, STITCH, STITCH_TIMEOUT, WEIGHTS_POD_TEMPLATE
 from tasks.deck import report_html
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
@@ -16,7 +16,8 @@ from tasks.types import AudioFile, ClipInfo, RenderedChunk, StageTime, VideoFile
 from tasks.workdir import output_path
 
 
-@task(container_image=IMAGE, requests=STITCH, limits=STITCH, retries=RETRIES,
+@task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
+      requests=STITCH, limits=STITCH, retries=RETRIES,
       timeout=STITCH_TIMEOUT, enable_deck=True)
 def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, options: str,
            checkpoints: str, times: list[StageTime], price_per_vcpu_hour: float) -> VideoFile:
