@@ -65,11 +65,11 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
             coeffs = np.load(work / "coeffs.npy")
             begin = time.perf_counter()
             pipeline.render_segment(context, coeffs, Chunk(0, 0, len(coeffs)),
-                                    work / "segment.mkv")
+                                    work / "segment.mp4")
             (work / "render_seconds.txt").write_text(str(time.perf_counter() - begin))
     elif stage == "stitch":
         frames = len(np.load(work / "coeffs.npy"))
-        pipeline.stitch_video([work / "segment.mkv"], inputs / "speech.wav", frames,
+        pipeline.stitch_video([work / "segment.mp4"], inputs / "speech.wav", frames,
                               work / "out.mp4")
 
 
