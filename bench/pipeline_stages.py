@@ -105,11 +105,13 @@ def main() -> None:
     from sadtalker import weights
     from sadtalker.examples import write_example_inputs
     from sadtalker.synthetic import synthesize
-    from tasks.config import FACE_CPUS, LIGHT_CPUS, RENDER_CPUS  # not in the stage processes
+
+    # not in the stage processes
+    from tasks.config import FACE_CPUS, LIGHT_CPUS, RENDER_CPUS, STITCH_CPUS
 
     stage_cpus = {"audio_to_mel": LIGHT_CPUS, "crop_and_extract": FACE_CPUS,
                   "audio_to_coeffs": FACE_CPUS, "render_load": RENDER_CPUS,
-                  "render": RENDER_CPUS, "stitch": LIGHT_CPUS}  # what the tasks request
+                  "render": RENDER_CPUS, "stitch": STITCH_CPUS}  # what the tasks request
 
     if not (args.checkpoints / weights.sadtalker_file(args.size)).exists():
         log.info("synthesizing weights in %s", args.checkpoints)

@@ -9,7 +9,7 @@ from pathlib import Path
 from flytekit import Deck, task
 
 from sadtalker import pipeline, weights
-from tasks.config import IMAGE, LIGHT_CPUS, RETRIES, STITCH, STITCH_TIMEOUT
+from tasks.config import IMAGE, RETRIES, STITCH, STITCH_CPUS, STITCH_TIMEOUT
 from tasks.deck import report_html
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
@@ -32,6 +32,6 @@ def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, opti
                                       output_path("talking_head.mp4"),
                                       weights.uses_synthetic_weights(checkpoints or None, size))
         stored = publish(video)
-    stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, LIGHT_CPUS)]
+    stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, STITCH_CPUS)]
     Deck("Report", report_html(video, stored, stages, info, len(rendered), price_per_vcpu_hour))
     return VideoFile(stored.uri)

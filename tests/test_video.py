@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def keyframes(path: Path) -> list[int]:
 
 def write_split(frames: np.ndarray, directory: Path, split: tuple[int, ...]) -> list[Path]:
     return [video.write_segment(frames[a:b], directory / f"part{a:02d}.mp4")
-            for a, b in zip(split, split[1:])]
+            for a, b in itertools.pairwise(split)]
 
 
 def test_segment_is_the_final_codec_starting_with_a_keyframe(frames: np.ndarray,
