@@ -201,9 +201,9 @@ def bench_size(size: int, chunks: list[Chunk], batch_size: int, args: argparse.N
     assert info.frames == num_frames and abs(info.audio_seconds - num_frames / 25) < 0.05
     wall = statistics.median(r["process_seconds"] for r in runs)
     log.info("%dx%d stitch on %d CPU(s): wall %.1f s median of %d (%s), of which the stitch "
-             "call %.1f s (the rest: the process start and imports), %.1f CPU-seconds; peak RSS %.0f MiB (Python alone %.0f), "
-             "peak disk %.0f MiB (segments %.0f + output %.0f); a pod downloads %.0f MiB of "
-             "segments and uploads %.0f MiB", size, size, args.cpus, wall, len(runs),
+             "call %.1f s (the rest: the process start and imports), %.1f CPU-seconds; peak "
+             "RSS %.0f MiB (Python alone %.0f), peak disk %.0f MiB (segments %.0f + output "
+             "%.0f); a pod downloads %.0f MiB of segments and uploads %.0f MiB", size, size, args.cpus, wall, len(runs),
              ", ".join(f"{r['process_seconds']:.1f}" for r in runs),
              statistics.median(r["seconds"] for r in runs),
              statistics.median(r["cpu_seconds"] for r in runs),

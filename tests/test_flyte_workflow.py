@@ -64,6 +64,7 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     assert f"{FRAMES} frames ({SECONDS:.2f} s of speech), {CHUNKS} render chunk(s)" in report
     assert report.count("<td>render_chunk[") == CHUNKS
     assert "data:video/mp4;base64," in report
+    assert f'<a href="{first.as_uri()}">{first}</a>' in report  # the stored copy, linked
 
     moved = tmp_path / "elsewhere" / "same-speech.wav"
     moved.parent.mkdir()
