@@ -72,8 +72,8 @@ RENDER_RETRIES = 3  # per chunk: one lost pod reruns one chunk, not the clip
 LIGHT_TIMEOUT = timedelta(minutes=10)
 FACE_TIMEOUT = timedelta(minutes=20)
 RENDER_TIMEOUT = timedelta(hours=1)
-# The stitch's measured time plus moving its bytes (segments down, the mp4 up) at 50 MiB/s, and a
-# per-file cost for each of ~340 segments, with a margin of 5 for the 1024x1024 photo.
+# The longest clip's measured stitch plus moving its bytes (segments down, the mp4 up; assumed
+# speed) and a per-segment download cost, with a margin (README, "Stitch").
 STITCH_TIMEOUT = timedelta(minutes=10)
 
 # Torch sizes its thread pool from the node's cores, not the pod's share of them.
