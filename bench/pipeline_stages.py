@@ -65,11 +65,11 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
             coeffs = np.load(work / "coeffs.npy")
             begin = time.perf_counter()
             pipeline.render_segment(context, coeffs, Chunk(0, 0, len(coeffs)),
-                                    work / "segment.mkv")
+                                    work / "segment.mp4")
             (work / "render_seconds.txt").write_text(str(time.perf_counter() - begin))
     elif stage == "stitch":
         frames = len(np.load(work / "coeffs.npy"))
-        pipeline.stitch_video([work / "segment.mkv"], inputs / "speech.wav", frames,
+        pipeline.stitch_video([work / "segment.mp4"], inputs / "speech.wav", frames,
                               work / "out.mp4")
 
 
@@ -105,11 +105,13 @@ def main() -> None:
     from sadtalker import weights
     from sadtalker.examples import write_example_inputs
     from sadtalker.synthetic import synthesize
-    from tasks.config import FACE_CPUS, LIGHT_CPUS, RENDER_CPUS  # not in the stage processes
+
+    # not in the stage processes
+    from tasks.config import FACE_CPUS, LIGHT_CPUS, RENDER_CPUS, STITCH_CPUS
 
     stage_cpus = {"audio_to_mel": LIGHT_CPUS, "crop_and_extract": FACE_CPUS,
                   "audio_to_coeffs": FACE_CPUS, "render_load": RENDER_CPUS,
-                  "render": RENDER_CPUS, "stitch": LIGHT_CPUS}  # what the tasks request
+                  "render": RENDER_CPUS, "stitch": STITCH_CPUS}  # what the tasks request
 
     if not (args.checkpoints / weights.sadtalker_file(args.size)).exists():
         log.info("synthesizing weights in %s", args.checkpoints)

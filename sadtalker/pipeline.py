@@ -176,7 +176,7 @@ class ChunkRenderer:
 
 def render_segment(context: ChunkRenderer, coeffs: np.ndarray, chunk: Chunk, out: Path,
                    progress: Callable[[int], None] | None = None) -> Path:
-    """Render one chunk's frames (+ paste-back, + enhancer) into a lossless video segment.
+    """Render one chunk's frames (+ paste-back, + enhancer) into a segment in the final codec.
 
     Frames stream to the encoder batch by batch, so a pod's memory does not grow with the
     chunk's length; on any failure no file appears at `out`.
@@ -186,7 +186,8 @@ def render_segment(context: ChunkRenderer, coeffs: np.ndarray, chunk: Chunk, out
 
 def stitch_video(segments: list[Path], audio: Path, num_frames: int, out: Path,
                  synthetic: bool = False) -> Path:
-    """Concatenate segments in order, mux the audio cut to the frames, write `out` atomically."""
+    """Join segments in order (no re-encode), mux the audio cut to the frames, write `out`
+    atomically."""
     return video.stitch(segments, audio, num_frames, out,
                         comment=SYNTHETIC_COMMENT if synthetic else None)
 
@@ -212,6 +213,6 @@ def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEF
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="sadtalker-", dir=out.parent) as work, \
             tqdm(total=frames, unit="frame", desc="render") as bar:
-        segments = [render_segment(context, coeffs, chunk, Path(work) / f"{chunk.index:05d}.mkv",
+        segments = [render_segment(context, coeffs, chunk, Path(work) / f"{chunk.index:05d}.mp4",
                                    bar.update) for chunk in chunks]
         return stitch_video(segments, audio, frames, out, synthetic)

@@ -1,9 +1,17 @@
-"""Video files: lossless per-chunk segments, and the one final H.264 + AAC encode.
+"""Video files: per-chunk segments in the final codec, and a stitch that only concatenates.
 
-Every chunk of rendered frames is stored losslessly (FFV1 in Matroska, RGB planes), so the
-only lossy step is the final encode in `stitch`, which sees exactly the rendered pixels. That
-encode is deterministic: the same frames and audio give a byte-identical mp4 however they were
-split into segments, on any machine (fixed x264 thread count, bitexact muxing, no dates).
+Each chunk's frames are encoded once, on the pod that renders them, to the final video's codec
+(H.264 crf 18, yuv420p, BT.709; an mp4 without audio). `stitch` joins the segments with
+ffmpeg's concat demuxer without re-encoding and muxes the speech, so its cost is copying bytes,
+bounded by the clip's size instead of x264 on one CPU (README, "Performance and cost").
+
+Frame-exact: a segment holds exactly its chunk's frames, starts with a keyframe and has no
+B-frames, so decode order is display order and every boundary joins at the exact timestamp;
+the stitched video holds the segments' frames in order, and `stitch` refuses a frame count
+other than the one asked. Each segment is deterministic (fixed x264 thread count, bitexact
+muxing, no dates): the same frames give the same bytes on any machine, so the same chunking
+gives the same mp4. Another chunking puts keyframes elsewhere: the same frames, count and
+audio, not the same bytes.
 All files appear atomically: written under a temporary name in the target directory, renamed
 when complete. The ffmpeg binary is the one bundled with imageio-ffmpeg.
 """
@@ -27,15 +35,19 @@ import numpy as np
 from sadtalker.errors import SadTalkerError
 
 FPS = 25  # SadTalker renders and muxes at 25 frames per second
-SEGMENT_CODEC = ["-c:v", "ffv1", "-level", "3", "-pix_fmt", "gbrp"]  # lossless planar RGB
-# x264's output depends on its thread count; fixing it keeps the mp4 identical across machines.
+# x264's output depends on its thread count; fixing it keeps a segment identical across machines.
 X264_THREADS = 4
 X264_CRF = 18  # visually lossless for talking heads; SadTalker's imageio default is crf 25
 AUDIO_BITRATE = "128k"
 # RGB -> YUV with the BT.709 matrix, and the file says so: untagged video is guessed at
-# (BT.601 or 709 depending on the player and size), which shifts colours.
-TO_BT709 = ("scale=out_color_matrix=bt709:out_range=tv,"
-            "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv")
+# (BT.601 or 709 depending on the player and size), which shifts colours. yuv420p needs even
+# sizes: odd ones get one black row/column.
+TO_YUV = ("pad=ceil(iw/2)*2:ceil(ih/2)*2,scale=out_color_matrix=bt709:out_range=tv,"
+          "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv")
+# No B-frames: with them a segment's timestamps start before zero by the reorder delay, which
+# differs between segments (none for a one-frame segment), and the copied joins misplace frames.
+SEGMENT_CODEC = ["-vf", TO_YUV, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(X264_CRF),
+                 "-bf", "0", "-threads", str(X264_THREADS)]
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
 
 
@@ -94,11 +106,12 @@ def _check_frames(frames: np.ndarray, size: tuple[int, int] | None = None) -> No
 
 def write_segment(frames: np.ndarray | Iterable[np.ndarray], path: str | os.PathLike[str],
                   fps: int = FPS) -> Path:
-    """Write RGB frames losslessly (FFV1 .mkv) to `path`, atomically.
+    """Encode RGB frames to `path` in the final video's codec (H.264 mp4, no audio), atomically.
 
     `frames` is one (N, H, W, 3) uint8 array or an iterable of such batches (same H, W), fed
     to ffmpeg one batch at a time: memory is bounded by a batch, not by the segment's length.
-    The file is the same byte for byte however the frames are batched. If ffmpeg or the
+    The file is the same byte for byte however the frames are batched; it starts with a
+    keyframe, so it joins any other segment without re-encoding. If ffmpeg or the
     iterable fails, ffmpeg is stopped, no file appears at `path` and the temporary is removed.
     """
     batches = iter((frames,) if isinstance(frames, np.ndarray) else frames)
@@ -111,7 +124,7 @@ def write_segment(frames: np.ndarray | Iterable[np.ndarray], path: str | os.Path
     tmp = _temporary_sibling(path)
     command = _command(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[1]}x{size[0]}",
                         "-framerate", str(fps), "-i", "-", *SEGMENT_CODEC, *BITEXACT,
-                        "-map_metadata", "-1", "-f", "matroska", str(tmp)])
+                        "-map_metadata", "-1", "-f", "mp4", str(tmp)])
     # stderr goes to a file: a pipe nobody reads while stdin is written could fill and stall
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -164,13 +177,27 @@ def _concat_list(segments: list[Path], directory: Path) -> Path:
     return listing
 
 
+def frame_times(path: str | os.PathLike[str]) -> list[float]:
+    """Presentation time in seconds of each video frame, in stream order, read from the
+    packets (nothing is decoded): a file's frame count, and whether its frames are evenly spaced."""
+    listing, _ = _ffmpeg(["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"])
+    lines = listing.decode().splitlines()
+    base = next((re.fullmatch(r"#tb 0: (\d+)/(\d+)", line) for line in lines
+                 if line.startswith("#tb 0:")), None)
+    if base is None:
+        raise VideoError(f"cannot tell the time base of {path}")
+    num, den = int(base.group(1)), int(base.group(2))
+    # packet lines: stream, dts, pts, duration, size, checksum
+    return [int(line.split(",")[2]) * num / den for line in lines if not line.startswith("#")]
+
+
 def stitch(segments: list[Path], audio: str | os.PathLike[str], num_frames: int,
            out: str | os.PathLike[str], fps: int = FPS, comment: str | None = None) -> Path:
-    """Concatenate segments in order and encode once to a browser-playable mp4, atomically.
+    """Join segments in order without re-encoding and mux the speech, atomically.
 
-    Video: the first `num_frames` frames, H.264 yuv420p at `fps`, odd sizes padded by one
-    black row/column (yuv420p needs even sizes). Audio: AAC, cut (or padded with silence) to
-    exactly num_frames / fps seconds. `comment` goes into the mp4 metadata.
+    Video: the segments' frames copied as they are; together they must hold exactly
+    `num_frames` (VideoError otherwise, and no file). Audio: AAC, cut (or padded with silence)
+    to exactly num_frames / fps seconds. `comment` goes into the mp4 metadata.
     """
     if not segments:
         raise ValueError("stitch needs at least one segment")
@@ -186,14 +213,13 @@ def stitch(segments: list[Path], audio: str | os.PathLike[str], num_frames: int,
             _ffmpeg([
                 "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
                 "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "-1", *metadata,
-                # timestamps are renumbered so segment boundaries cannot shift any frame
-                "-vf", f"setpts=N/({fps}*TB),pad=ceil(iw/2)*2:ceil(ih/2)*2,{TO_BT709}",
-                "-r", str(fps), "-frames:v", str(num_frames),
-                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(X264_CRF),
-                "-threads", str(X264_THREADS),
-                "-af", "apad", "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-t", f"{seconds:.6f}",
+                "-c:v", "copy",  # the audio alone is cut: a surplus frame must reach the check
+                "-af", f"apad,atrim=end={seconds:.6f}", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
                 *BITEXACT, "-movflags", "+faststart", "-f", "mp4", str(tmp),
             ])
+        frames = len(frame_times(tmp))
+        if frames != num_frames:
+            raise VideoError(f"the segments hold {frames} frames, expected {num_frames}")
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -217,7 +243,6 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     video = re.search(r"Stream #\S+: Video: (\w+).*?, (\d+)x(\d+).*?, ([\d.]+) fps", header)
     if video is None:
         raise VideoError(f"{path} has no video stream")
-    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
     audio_codec = _stream_field(r"Stream #\S+: Audio: (\w+)", header)
     audio_seconds = None
     if audio_codec is not None:
@@ -225,7 +250,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         sample_rate = int(_stream_field(r"Audio: .*?, (\d+) Hz", header) or 0)
         audio_seconds = len(samples) / 4 / sample_rate
     return VideoInfo(
-        frames=frames, fps=float(video.group(4)), width=int(video.group(2)),
+        frames=len(frame_times(path)), fps=float(video.group(4)), width=int(video.group(2)),
         height=int(video.group(3)), video_codec=video.group(1), audio_codec=audio_codec,
         audio_seconds=audio_seconds,
         comment=_stream_field(r"^\s+comment\s+: (.*)$", header),

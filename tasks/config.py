@@ -60,7 +60,14 @@ FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
 # README, "Performance and cost"). Frames stream to the encoder one batch at a time, so memory
 # does not depend on the chunk's length; it grows with the size, the batch size and the photo.
 RENDER = Resources(cpu=str(RENDER_CPUS), mem="7Gi")
-STITCH = Resources(cpu=str(LIGHT_CPUS), mem="2Gi")
+# The stitch copies the segments into one mp4 (no re-encode) and encodes the speech to AAC,
+# one ffmpeg thread at a time. Sized from bench/stitch_cost.py for the longest clip
+# (max_audio_seconds, full mode; README, "Stitch"): memory covers the measured peak of the task's
+# process with ffmpeg (flytekit and torch imported) with room for flytekit's transfer buffers,
+# which the bench does not exercise; disk holds the downloaded segments and the output side by
+# side for a 1024x1024 photo with grain moving over the whole frame, plus the speech.
+STITCH_CPUS = 1
+STITCH = Resources(cpu=str(STITCH_CPUS), mem="2Gi", ephemeral_storage="4Gi")
 
 # Retries spend only on recoverable errors (see tasks.errors): bad input fails at once.
 RETRIES = 2
@@ -70,7 +77,9 @@ RENDER_RETRIES = 3  # per chunk: one lost pod reruns one chunk, not the clip
 LIGHT_TIMEOUT = timedelta(minutes=10)
 FACE_TIMEOUT = timedelta(minutes=20)
 RENDER_TIMEOUT = timedelta(hours=1)
-STITCH_TIMEOUT = timedelta(minutes=20)
+# The longest clip's measured stitch plus moving its bytes (segments down, the mp4 up; assumed
+# speed) and a per-segment download cost, with a margin (README, "Stitch").
+STITCH_TIMEOUT = timedelta(minutes=10)
 
 # Torch sizes its thread pool from the node's cores, not the pod's share of them.
 THREADS = {"OMP_NUM_THREADS": str(RENDER_CPUS), "MKL_NUM_THREADS": str(RENDER_CPUS)}

@@ -1,5 +1,5 @@
-"""The run report shown as a Flyte Deck: the video, per-stage wall time and peak memory,
-frames, chunks, cost."""
+"""The run report shown as a Flyte Deck: the video, where it is stored, per-stage wall time
+and peak memory, frames, chunks, cost."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import base64
 import html
 from pathlib import Path
 
+from tasks.publish import Published
 from tasks.types import ClipInfo, StageTime
 
 SECONDS_PER_HOUR = 3600.0
@@ -23,26 +24,29 @@ def estimated_cost(times: list[StageTime], price_per_vcpu_hour: float) -> float:
     return cpu_seconds(times) / SECONDS_PER_HOUR * price_per_vcpu_hour
 
 
-def video_html(video: Path, uri: str | None = None) -> str:
-    """A playable <video>: the mp4 embedded as base64 when small, else linked by its URI."""
+def video_html(video: Path, stored: Published) -> str:
+    """A playable <video>: the mp4 embedded as base64 when small, else streamed from the stored
+    copy's link (any size plays, and the deck stays small); then where it is stored."""
     size = video.stat().st_size
     if size <= MAX_EMBEDDED_BYTES:
         data = base64.b64encode(video.read_bytes()).decode("ascii")
         source = f"data:video/mp4;base64,{data}"
     else:
-        source = html.escape(uri or video.as_posix())
-    return f'<video controls width="512" src="{source}"></video>'
+        source = html.escape(stored.link)
+    return (f'<video controls width="512" src="{source}"></video>'
+            f'<p>Stored at <a href="{html.escape(stored.link)}">{html.escape(stored.uri)}</a> '
+            f"({size / 2**20:.1f} MiB).</p>")
 
 
-def report_html(video: Path, times: list[StageTime], info: ClipInfo, num_chunks: int,
-                price_per_vcpu_hour: float, uri: str | None = None) -> str:
+def report_html(video: Path, stored: Published, times: list[StageTime], info: ClipInfo,
+                num_chunks: int, price_per_vcpu_hour: float) -> str:
     """The whole report as one HTML fragment."""
     rows = "".join(
         f"<tr><td>{html.escape(t.stage)}</td><td>{t.seconds:.1f}</td><td>{t.cpus:g}</td>"
         f"<td>{t.peak_rss_gib:.2f}</td></tr>" for t in times)
     cost = estimated_cost(times, price_per_vcpu_hour)
     return (
-        f"<h3>Talking head</h3>{video_html(video, uri)}"
+        f"<h3>Talking head</h3>{video_html(video, stored)}"
         f"<p>{info.num_frames} frames ({info.duration:.2f} s of speech), "
         f"{num_chunks} render chunk(s).</p>"
         "<table><tr><th>stage</th><th>wall s</th><th>CPUs</th><th>peak GiB</th></tr>"

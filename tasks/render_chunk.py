@@ -40,12 +40,12 @@ def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipe
       timeout=RENDER_TIMEOUT, environment=THREADS, interruptible=True)
 def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile, options: str,
                  checkpoints: str) -> RenderedChunk:
-    """Frames [chunk.start, chunk.stop) as a lossless segment; the whole coefficient array is
-    read because each frame looks at a window of its neighbours."""
+    """Frames [chunk.start, chunk.stop) as a segment in the final codec; the whole coefficient
+    array is read because each frame looks at a window of its neighbours."""
     start = time.perf_counter()
     with flyte_errors():
         context = load_renderer(image.download(), face.download(), options, checkpoints)
         segment = pipeline.render_segment(context, load_coeffs(coeffs), chunk,
-                                          output_path(f"segment-{chunk.index:05d}.mkv"))
+                                          output_path(f"segment-{chunk.index:05d}.mp4"))
     return RenderedChunk(SegmentFile(str(segment)),
                          StageTime.since(f"render_chunk[{chunk.index}]", start, RENDER_CPUS))

@@ -1,4 +1,5 @@
-"""Segments in order + the speech into the final mp4, with the run's report as a deck."""
+"""Segments in order + the speech into the final mp4, stored at once so that the run's
+report (a deck) links it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 from flytekit import Deck, task
 
 from sadtalker import pipeline, weights
-from tasks.config import IMAGE, LIGHT_CPUS, RETRIES, STITCH, STITCH_TIMEOUT, WEIGHTS_POD_TEMPLATE
+from tasks.config import IMAGE, RETRIES, STITCH, STITCH_CPUS, STITCH_TIMEOUT, WEIGHTS_POD_TEMPLATE
 from tasks.deck import report_html
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
+from tasks.publish import publish
 from tasks.types import AudioFile, ClipInfo, RenderedChunk, StageTime, VideoFile
 from tasks.workdir import output_path
 
@@ -21,7 +23,8 @@ from tasks.workdir import output_path
       timeout=STITCH_TIMEOUT, enable_deck=True)
 def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, options: str,
            checkpoints: str, times: list[StageTime], price_per_vcpu_hour: float) -> VideoFile:
-    """Concatenate the chunks' segments, mux the speech cut to the frames, write the report."""
+    """Join the chunks' segments (no re-encode), mux the speech cut to the frames, store the
+    mp4 and write the report."""
     start = time.perf_counter()
     with flyte_errors():
         size = options_from_json(options).size
@@ -29,6 +32,7 @@ def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, opti
         video = pipeline.stitch_video(segments, Path(audio.download()), info.num_frames,
                                       output_path("talking_head.mp4"),
                                       weights.uses_synthetic_weights(checkpoints or None, size))
-    stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, LIGHT_CPUS)]
-    Deck("Report", report_html(video, stages, info, len(rendered), price_per_vcpu_hour))
-    return VideoFile(str(video))
+        stored = publish(video)
+    stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, STITCH_CPUS)]
+    Deck("Report", report_html(video, stored, stages, info, len(rendered), price_per_vcpu_hour))
+    return VideoFile(stored.uri)

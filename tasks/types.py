@@ -17,7 +17,7 @@ from sadtalker.process_memory import peak_rss_gib
 ImageFile = FlyteFile[TypeVar("image")]  # any format OpenCV reads (png, jpg, ...)
 AudioFile = FlyteFile[TypeVar("audio")]  # any format ffmpeg decodes (wav, mp3, ...)
 NpzFile = FlyteFile[TypeVar("npz")]  # numpy arrays written with np.savez, read without pickle
-SegmentFile = FlyteFile[TypeVar("mkv")]  # one chunk's frames, lossless FFV1
+SegmentFile = FlyteFile[TypeVar("mp4")]  # one chunk's frames in the final codec, no audio
 VideoFile = FlyteFile[TypeVar("mp4")]  # the final H.264 + AAC video
 
 

@@ -1,4 +1,5 @@
-"""The report deck: the video playable, timings and peak memory, cost from CPU-seconds."""
+"""The report deck: the video playable at any size, timings and peak memory, cost from
+CPU-seconds."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import time
 from pathlib import Path
 
 from sadtalker.process_memory import peak_rss_gib
-from tasks.deck import cpu_seconds, estimated_cost, report_html, video_html
+from tasks.deck import MAX_EMBEDDED_BYTES, cpu_seconds, estimated_cost, report_html, video_html
+from tasks.publish import Published
 from tasks.types import ClipInfo, StageTime
 
 TIMES = [StageTime("audio_to_mel", 2.0, 1.0, 0.31), StageTime("render_chunk[0]", 90.0, 2.0, 2.0),
          StageTime("render_chunk[1]", 81.0, 2.0, 1.96)]
+STORED = Published("s3://bucket/data/ab/cd-n0-0/0f1e/talking_head.mp4",
+                   "https://bucket.s3.amazonaws.com/data/ab/cd-n0-0/0f1e/talking_head.mp4?X-Amz-"
+                   "Signature=0a&X-Amz-Expires=604800")
 
 
 def test_cost_is_requested_cpu_seconds_at_the_price() -> None:
@@ -22,15 +27,27 @@ def test_cost_is_requested_cpu_seconds_at_the_price() -> None:
 def test_small_video_is_embedded(tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    html = video_html(video)
+    html = video_html(video, STORED)
     assert html.startswith("<video controls")
     assert base64.b64encode(video.read_bytes()).decode() in html
+    assert f">{STORED.uri}</a>" in html
+
+
+def test_large_video_streams_from_the_stored_copy(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    with open(video, "wb") as f:
+        f.truncate(MAX_EMBEDDED_BYTES + 1)
+    html = video_html(video, STORED)
+    link = STORED.link.replace("&", "&amp;")  # as HTML attributes spell it
+    assert f'<video controls width="512" src="{link}"></video>' in html
+    assert f'<a href="{link}">{STORED.uri}</a> (8.0 MiB)' in html
+    assert "base64" not in html
 
 
 def test_report_lists_stages_frames_and_chunks(tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
-    html = report_html(video, TIMES, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
+    html = report_html(video, STORED, TIMES, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
     assert "render_chunk[1]</td><td>81.0</td><td>2</td><td>1.96</td>" in html
     assert "50 frames (2.00 s of speech), 2 render chunk(s)" in html
     assert "344 CPU-seconds; estimated cost 0.0038" in html

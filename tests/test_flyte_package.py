@@ -58,7 +58,7 @@ def task(package: Path, name: str) -> task_pb2.TaskSpec:
 
 
 def resources(spec: task_pb2.TaskSpec) -> dict[str, str]:
-    names = {1: "cpu", 3: "memory"}
+    names = {1: "cpu", 3: "memory", 5: "ephemeral_storage"}
     return {names[r.name]: r.value for r in spec.template.container.resources.requests}
 
 
@@ -83,18 +83,18 @@ def test_other_stages_are_not_cached(package: Path, name: str) -> None:
     assert not task(package, name).template.metadata.discoverable
 
 
-@pytest.mark.parametrize(("name", "cpu", "memory", "retries", "timeout"), [
-    ("ingest", "1", "1Gi", 2, 600),
-    ("audio_to_mel", "1", "1Gi", 2, 600),
-    ("crop_and_extract", "2", "2Gi", 2, 1200),
-    ("audio_to_coeffs", "2", "2Gi", 2, 1200),
-    ("render_chunk", "2", "7Gi", 3, 3600),
-    ("stitch", "1", "2Gi", 2, 1200),
+@pytest.mark.parametrize(("name", "requests", "retries", "timeout"), [
+    ("ingest", {"cpu": "1", "memory": "1Gi"}, 2, 600),
+    ("audio_to_mel", {"cpu": "1", "memory": "1Gi"}, 2, 600),
+    ("crop_and_extract", {"cpu": "2", "memory": "2Gi"}, 2, 1200),
+    ("audio_to_coeffs", {"cpu": "2", "memory": "2Gi"}, 2, 1200),
+    ("render_chunk", {"cpu": "2", "memory": "7Gi"}, 3, 3600),
+    ("stitch", {"cpu": "1", "memory": "2Gi", "ephemeral_storage": "4Gi"}, 2, 600),
 ])
-def test_resources_retries_timeouts(package: Path, name: str, cpu: str, memory: str,
+def test_resources_retries_timeouts(package: Path, name: str, requests: dict[str, str],
                                     retries: int, timeout: int) -> None:
     spec = task(package, name)
-    assert resources(spec) == {"cpu": cpu, "memory": memory}
+    assert resources(spec) == requests
     assert spec.template.metadata.retries.retries == retries
     assert spec.template.metadata.timeout.seconds == timeout
 

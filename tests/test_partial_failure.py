@@ -65,16 +65,16 @@ def test_a_retried_chunk_equals_an_uninterrupted_one(
     coeffs = pipeline.make_coefficients(features, face, OPTIONS, checkpoints)
     context = pipeline.ChunkRenderer.load(example_inputs["image"], face, OPTIONS, checkpoints)
     chunk = Chunk(1, 4, 8)
-    clean = pipeline.render_segment(context, coeffs, chunk, tmp_path / "clean.mkv")
+    clean = pipeline.render_segment(context, coeffs, chunk, tmp_path / "clean.mp4")
 
     render = context.renderer.render
     context.renderer.render = fail_after(1, render)  # this pod dies after one batch
-    segment = tmp_path / "segment-00001.mkv"
+    segment = tmp_path / "segment-00001.mp4"
     with pytest.raises(PodLost):
         pipeline.render_segment(context, coeffs, chunk, segment)
-    assert [p.name for p in tmp_path.iterdir()] == ["clean.mkv"]  # no partial segment
+    assert [p.name for p in tmp_path.iterdir()] == ["clean.mp4"]  # no partial segment
 
     context.renderer.render = render  # the retry, in the same process as a local map runs it
     retried = pipeline.render_segment(context, coeffs, chunk, segment)
     assert retried.read_bytes() == clean.read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.mkv", "segment-00001.mkv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.mp4", "segment-00001.mp4"]

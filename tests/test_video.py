@@ -1,7 +1,8 @@
-"""Lossless segments, deterministic stitching, probing and failures of sadtalker.video."""
+"""Segments in the final codec, frame-exact stitching, probing and failures of sadtalker.video."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from sadtalker.errors import SadTalkerError
 from sadtalker.examples import speak
 
 NUM_FRAMES = 30  # 1.2 s at 25 fps, shorter than the 2 s speech fixture
+BITS, BLOCK = 5, 16  # each frame's index in binary, one 16 px black or white block per bit
+SPLIT = (0, 7, 8, 20, NUM_FRAMES)  # uneven segments, one of a single frame
 
 
 @pytest.fixture(scope="module")
@@ -23,48 +26,105 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def frames() -> np.ndarray:
-    """A moving 101x101 patch of the astronaut: odd sizes exercise the even-size padding."""
+    """A moving 101x101 patch of the astronaut (odd sizes exercise the even-size padding),
+    each frame's index written in its top row of blocks so a decoded video tells its order."""
     face = astronaut()[100:201, 150:251]
-    return np.stack([np.roll(face, 3 * i, axis=1) for i in range(NUM_FRAMES)])
+    frames = np.stack([np.roll(face, 3 * i, axis=1) for i in range(NUM_FRAMES)])
+    for i, frame in enumerate(frames):
+        for bit in range(BITS):
+            frame[:BLOCK, bit * BLOCK:(bit + 1) * BLOCK] = 255 * (i >> bit & 1)
+    return frames
 
 
-def test_segment_round_trip_is_lossless(frames: np.ndarray, tmp_path: Path) -> None:
-    path = video.write_segment(frames, tmp_path / "seg.mkv")
+def frame_indices(decoded: np.ndarray) -> list[int]:
+    """The index each decoded frame carries (read at the centre of its blocks)."""
+    centre = decoded[:, BLOCK // 2, BLOCK // 2::BLOCK][:, :BITS].mean(axis=-1) > 128
+    return [int(sum(int(on) << bit for bit, on in enumerate(row))) for row in centre]
+
+
+def keyframes(path: Path) -> list[int]:
+    """Positions of the keyframes in a video (ffmpeg's framecrc flags the others F=0x0)."""
+    listing, _ = video._ffmpeg(["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f",
+                                "framecrc", "-"])
+    packets = [line for line in listing.decode().splitlines() if not line.startswith("#")]
+    return [i for i, line in enumerate(packets) if "F=" not in line]
+
+
+def write_split(frames: np.ndarray, directory: Path, split: tuple[int, ...]) -> list[Path]:
+    return [video.write_segment(frames[a:b], directory / f"part{a:02d}.mp4")
+            for a, b in itertools.pairwise(split)]
+
+
+def test_segment_is_the_final_codec_starting_with_a_keyframe(frames: np.ndarray,
+                                                             tmp_path: Path) -> None:
+    path = video.write_segment(frames, tmp_path / "seg.mp4")
+    info = video.probe(path)
+    assert (info.frames, info.fps, info.width, info.height) == (NUM_FRAMES, 25.0, 102, 102)
+    assert (info.video_codec, info.audio_codec) == ("h264", None)
+    assert keyframes(path)[0] == 0
     decoded = video.read_frames(path)
-    assert decoded.shape == frames.shape
-    assert np.array_equal(decoded, frames)
-    assert [p.name for p in tmp_path.iterdir()] == ["seg.mkv"]  # no temp file left behind
+    assert frame_indices(decoded) == list(range(NUM_FRAMES))
+    assert np.abs(decoded[:, :101, :101].astype(int) - frames).mean() < 6  # only H.264's loss
+    assert [p.name for p in tmp_path.iterdir()] == ["seg.mp4"]  # no temp file left behind
 
 
-def test_stitch_is_byte_identical_whatever_the_split(frames: np.ndarray, speech_wav: Path,
-                                                     tmp_path: Path) -> None:
-    whole = [video.write_segment(frames, tmp_path / "whole.mkv")]
-    split = [video.write_segment(frames[a:b], tmp_path / f"part{a}.mkv")
-             for a, b in ((0, 7), (7, 20), (20, NUM_FRAMES))]
-    one = video.stitch(whole, speech_wav, NUM_FRAMES, tmp_path / "one.mp4", comment="synthetic")
-    three = video.stitch(split, speech_wav, NUM_FRAMES, tmp_path / "three.mp4", comment="synthetic")
-    assert one.read_bytes() == three.read_bytes()
+def test_stitch_keeps_every_frame_in_order_at_exact_times(frames: np.ndarray, speech_wav: Path,
+                                                          tmp_path: Path) -> None:
+    out = video.stitch(write_split(frames, tmp_path, SPLIT), speech_wav, NUM_FRAMES,
+                       tmp_path / "out.mp4")
+    assert video.frame_times(out) == [i / 25 for i in range(NUM_FRAMES)]
+    assert frame_indices(video.read_frames(out)) == list(range(NUM_FRAMES))
+    assert keyframes(out) == list(SPLIT[:-1])  # copied, not re-encoded: one per segment
+    assert video.probe(out).audio_seconds == pytest.approx(NUM_FRAMES / 25, abs=0.03)
 
 
-def test_stitched_video_decodes_to_the_asked_length(frames: np.ndarray, speech_wav: Path,
-                                                    tmp_path: Path) -> None:
-    segment = video.write_segment(frames, tmp_path / "seg.mkv")
-    out = video.stitch([segment], speech_wav, NUM_FRAMES - 5, tmp_path / "out.mp4",
+def test_same_split_same_bytes_another_split_same_frames(frames: np.ndarray, speech_wav: Path,
+                                                         tmp_path: Path) -> None:
+    """Each segment is deterministic, so a chunking gives one mp4; another chunking moves the
+    keyframes, so its bytes (and H.264's loss) differ but not the frames' count and order."""
+    runs = []
+    for name, split in (("a", SPLIT), ("b", SPLIT), ("c", (0, NUM_FRAMES))):
+        (tmp_path / name).mkdir()
+        runs.append(video.stitch(write_split(frames, tmp_path / name, split), speech_wav,
+                                 NUM_FRAMES, tmp_path / name / "out.mp4", comment="synthetic"))
+    first, again, whole = runs
+    assert again.read_bytes() == first.read_bytes()
+    assert whole.read_bytes() != first.read_bytes()
+    assert video.frame_times(whole) == video.frame_times(first)
+    decoded, other = video.read_frames(first).astype(int), video.read_frames(whole)
+    assert frame_indices(other) == list(range(NUM_FRAMES))
+    assert np.abs(decoded - other).mean() < 3
+    assert video.probe(whole).audio_seconds == video.probe(first).audio_seconds
+
+
+def test_stitched_video_is_browser_playable(frames: np.ndarray, speech_wav: Path,
+                                            tmp_path: Path) -> None:
+    segment = video.write_segment(frames, tmp_path / "seg.mp4")
+    out = video.stitch([segment], speech_wav, NUM_FRAMES, tmp_path / "out.mp4",
                        comment="made with synthetic weights")
     info = video.probe(out)
-    assert (info.frames, info.fps, info.width, info.height) == (NUM_FRAMES - 5, 25.0, 102, 102)
+    assert (info.frames, info.fps, info.width, info.height) == (NUM_FRAMES, 25.0, 102, 102)
     assert (info.video_codec, info.audio_codec) == ("h264", "aac")
-    assert info.audio_seconds == pytest.approx((NUM_FRAMES - 5) / 25, abs=0.03)
+    assert info.audio_seconds == pytest.approx(NUM_FRAMES / 25, abs=0.03)
     assert info.comment == "made with synthetic weights"
     data = out.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while downloading
-    decoded = video.read_frames(out)[:, :101, :101].astype(int)
-    assert np.abs(decoded - frames[: NUM_FRAMES - 5]).mean() < 6  # only H.264's loss
+    assert np.array_equal(video.read_frames(out), video.read_frames(segment))  # copied
+
+
+def test_a_frame_count_other_than_asked_is_refused(frames: np.ndarray, speech_wav: Path,
+                                                   tmp_path: Path) -> None:
+    segment = video.write_segment(frames, tmp_path / "seg.mp4")
+    for asked in (NUM_FRAMES - 5, NUM_FRAMES + 1):
+        with pytest.raises(video.VideoError,
+                           match=f"^the segments hold {NUM_FRAMES} frames, expected {asked}$"):
+            video.stitch([segment], speech_wav, asked, tmp_path / "out.mp4")
+    assert [p.name for p in tmp_path.iterdir()] == ["seg.mp4"]
 
 
 def test_short_audio_is_padded_with_silence(frames: np.ndarray, tmp_path: Path,
                                             speech_wav: Path) -> None:
-    segment = video.write_segment(frames, tmp_path / "seg.mkv")
+    segment = video.write_segment(frames, tmp_path / "seg.mp4")
     short = tmp_path / "short.wav"
     video._ffmpeg(["-i", str(speech_wav), "-t", "0.5", str(short)])
     info = video.probe(video.stitch([segment], short, NUM_FRAMES, tmp_path / "out.mp4"))
@@ -73,23 +133,23 @@ def test_short_audio_is_padded_with_silence(frames: np.ndarray, tmp_path: Path,
 
 
 def test_failed_stitch_leaves_no_file(frames: np.ndarray, tmp_path: Path) -> None:
-    segment = video.write_segment(frames, tmp_path / "seg.mkv")
+    segment = video.write_segment(frames, tmp_path / "seg.mp4")
     not_audio = tmp_path / "not_audio.wav"
     not_audio.write_text("this is not a wav file")
     out = tmp_path / "out.mp4"
     with pytest.raises(SadTalkerError, match=r"ffmpeg failed: .*Invalid data"):
         video.stitch([segment], not_audio, NUM_FRAMES, out)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_audio.wav", "seg.mkv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_audio.wav", "seg.mp4"]
 
 
 def test_bad_frames_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="uint8"):
-        video.write_segment(np.zeros((2, 8, 8, 3), np.float32), tmp_path / "seg.mkv")
+        video.write_segment(np.zeros((2, 8, 8, 3), np.float32), tmp_path / "seg.mp4")
     assert not list(tmp_path.iterdir())
 
 
 def test_unreadable_video_gives_ffmpegs_reason(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.mkv"
+    bad = tmp_path / "bad.mp4"
     bad.write_text("not a video")
     with pytest.raises(video.VideoError, match=r"^ffmpeg failed: .*Invalid data[^\n]*$"):
         video.read_frames(bad)
@@ -97,11 +157,11 @@ def test_unreadable_video_gives_ffmpegs_reason(tmp_path: Path) -> None:
 
 def test_batches_stream_to_the_same_bytes_as_one_array(frames: np.ndarray,
                                                       tmp_path: Path) -> None:
-    whole = video.write_segment(frames, tmp_path / "whole.mkv")
+    whole = video.write_segment(frames, tmp_path / "whole.mp4")
     streamed = video.write_segment((frames[a:a + 4] for a in range(0, NUM_FRAMES, 4)),
-                                   tmp_path / "streamed.mkv")
+                                   tmp_path / "streamed.mp4")
     assert streamed.read_bytes() == whole.read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.mkv", "whole.mkv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.mp4", "whole.mp4"]
 
 
 def test_a_failing_batch_source_stops_ffmpeg_and_leaves_nothing(
@@ -111,7 +171,7 @@ def test_a_failing_batch_source_stops_ffmpeg_and_leaves_nothing(
 
     def recording_popen(command, *args, **kwargs):
         process = popen(command, *args, **kwargs)
-        if "matroska" in command:  # the segment writer, not e.g. imageio's version probe
+        if "libx264" in command:  # the segment writer, not e.g. imageio's version probe
             started.append(process)
         return process
 
@@ -123,7 +183,7 @@ def test_a_failing_batch_source_stops_ffmpeg_and_leaves_nothing(
         raise RuntimeError("renderer died")
 
     with pytest.raises(RuntimeError, match="renderer died"):
-        video.write_segment(batches(), tmp_path / "seg.mkv")
+        video.write_segment(batches(), tmp_path / "seg.mp4")
     assert not list(tmp_path.iterdir())  # neither the segment nor its temporary
     (process,) = started
     assert process.returncode == -9  # killed, not left waiting for more frames
@@ -131,15 +191,15 @@ def test_a_failing_batch_source_stops_ffmpeg_and_leaves_nothing(
 
 def test_batches_of_another_size_are_refused(frames: np.ndarray, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"uint8 101x101 frames .* got \(2, 100, 101, 3\)"):
-        video.write_segment(iter([frames[:2], frames[:2, :100]]), tmp_path / "seg.mkv")
+        video.write_segment(iter([frames[:2], frames[:2, :100]]), tmp_path / "seg.mp4")
     with pytest.raises(ValueError, match="at least one batch"):
-        video.write_segment(iter([]), tmp_path / "seg.mkv")
+        video.write_segment(iter([]), tmp_path / "seg.mp4")
     assert not list(tmp_path.iterdir())
 
 
 def test_ffmpeg_failing_mid_stream_is_a_one_line_error(frames: np.ndarray,
                                                        tmp_path: Path) -> None:
-    blocked = tmp_path / "no-such-dir" / "seg.mkv"  # ffmpeg cannot open its output
+    blocked = tmp_path / "no-such-dir" / "seg.mp4"  # ffmpeg cannot open its output
     with pytest.raises(video.VideoError, match=r"^ffmpeg failed: [^\n]*$"):
         video.write_segment((frames[a:a + 2] for a in range(0, NUM_FRAMES, 2)), blocked)
     assert not list(tmp_path.iterdir())
