@@ -31,6 +31,9 @@ preprocess = "full"
 """
 
 
+WEIGHTS_VOLUME = {"SADTALKER_WEIGHTS_POD_TEMPLATE": "sadtalker-weights"}  # chosen at registration
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The unpacked output of `pyflyte --pkgs workflows package` (no network, no docker), in a
@@ -40,7 +43,8 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pyflyte = Path(sys.executable).parent / "pyflyte"
     done = subprocess.run([str(pyflyte), "--pkgs", "workflows", "package", "--image",
                            FALLBACK_IMAGE, "-f", "-o", str(out / "out.tgz")],
-                          cwd=source, env=registration_env(), capture_output=True, text=True,
+                          cwd=source, env={**registration_env(), **WEIGHTS_VOLUME},
+                          capture_output=True, text=True,
                           timeout=120, check=False)  # the assert below shows pyflyte's output
     assert done.returncode == 0, done.stdout + done.stderr
     with tarfile.open(out / "out.tgz") as tar:
@@ -182,3 +186,15 @@ def test_launch_form_has_choices_reference_videos_and_a_named_output(package: Pa
     assert "eye blinks" in inputs["ref_eyeblink"].description
     batch = read(package, "workflows.batch.talking_head_batch_2", workflow_pb2.WorkflowSpec)
     assert list(batch.template.interface.outputs.variables) == ["videos"]
+
+
+@pytest.mark.parametrize(("name", "template"), [
+    ("ingest", "sadtalker-weights"), ("crop_and_extract", "sadtalker-weights"),
+    ("audio_to_coeffs", "sadtalker-weights"), ("render_chunk", "sadtalker-weights"),
+    ("stitch", "sadtalker-weights"), ("audio_to_mel", ""), ("plan_chunks", "")])
+def test_tasks_that_read_weights_mount_the_weights_volume(package: Path, name: str,
+                                                          template: str) -> None:
+    assert task(package, name).template.metadata.pod_template_name == template
+    if name == "render_chunk":  # and so does each map element
+        mapped = read(package, "tasks.render_chunk.map_render_chunk", task_pb2.TaskSpec)
+        assert mapped.template.metadata.pod_template_name == template
