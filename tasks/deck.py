@@ -14,9 +14,16 @@ SECONDS_PER_HOUR = 3600.0
 MAX_EMBEDDED_BYTES = 8 << 20  # the deck is one HTML file the browser downloads whole
 
 
+def cache_hits(times: list[StageTime]) -> list[bool]:
+    """Which stages this run took from the cache: those that finished before it began. The
+    first stage (ingest, never cached) ran in this run, so its start is the run's."""
+    began = times[0].finished_at - times[0].seconds
+    return [t.finished_at < began for t in times]
+
+
 def cpu_seconds(times: list[StageTime]) -> float:
-    """CPU-seconds requested over the stages' wall times: what the pods are billed for."""
-    return sum(t.seconds * t.cpus for t in times)
+    """CPU-seconds this run's pods requested over their wall times (cache hits cost none)."""
+    return sum(t.seconds * t.cpus for t, hit in zip(times, cache_hits(times)) if not hit)
 
 
 def estimated_cost(times: list[StageTime], price_per_vcpu_hour: float) -> float:
@@ -42,8 +49,9 @@ def report_html(video: Path, stored: Published, times: list[StageTime], info: Cl
                 num_chunks: int, price_per_vcpu_hour: float) -> str:
     """The whole report as one HTML fragment."""
     rows = "".join(
-        f"<tr><td>{html.escape(t.stage)}</td><td>{t.seconds:.1f}</td><td>{t.cpus:g}</td>"
-        f"<td>{t.peak_rss_gib:.2f}</td></tr>" for t in times)
+        f"<tr><td>{html.escape(t.stage)}</td><td>{'cache hit' if hit else f'{t.seconds:.1f}'}"
+        f"</td><td>{t.cpus:g}</td><td>{t.peak_rss_gib:.2f}</td></tr>"
+        for t, hit in zip(times, cache_hits(times)))
     cost = estimated_cost(times, price_per_vcpu_hour)
     return (
         f"<h3>Talking head</h3>{video_html(video, stored)}"
@@ -52,7 +60,9 @@ def report_html(video: Path, stored: Published, times: list[StageTime], info: Cl
         "<table><tr><th>stage</th><th>wall s</th><th>CPUs</th><th>peak GiB</th></tr>"
         f"{rows}</table>"
         "<p>Peak GiB: the task process's peak resident memory (on a cluster, its pod's; a "
-        "local run shares one process, so there it grows from stage to stage).</p>"
+        "local run shares one process, so there it grows from stage to stage). A cache hit "
+        "reused an earlier run's result: no time, no cost in this run (its memory is the "
+        "earlier run's).</p>"
         f"<p>{cpu_seconds(times):.0f} CPU-seconds; estimated cost {cost:.4f} at "
         f"{price_per_vcpu_hour:g} per vCPU-hour (requested CPUs x wall time).</p>"
     )

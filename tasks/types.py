@@ -31,19 +31,21 @@ class ClipInfo:
 
 @dataclass
 class StageTime:
-    """Wall time of one task, the CPUs it requested and its process's peak memory: the
-    deck's timing, cost and sizing table."""
+    """Wall time of one task, the CPUs it requested, its process's peak memory and when it
+    finished: the deck's timing, cost and sizing table (a cached stage's result carries the
+    run that computed it, so its finish time tells a cache hit)."""
 
     stage: str
     seconds: float
     cpus: float
     peak_rss_gib: float
+    finished_at: float  # Unix time
 
     @classmethod
     def since(cls, stage: str, start: float, cpus: float) -> StageTime:
         """The time elapsed since `start` (a `time.perf_counter()` reading), and the peak
         resident memory of this process so far (on a cluster: of this task's pod)."""
-        return cls(stage, time.perf_counter() - start, cpus, peak_rss_gib())
+        return cls(stage, time.perf_counter() - start, cpus, peak_rss_gib(), time.time())
 
 
 @dataclass

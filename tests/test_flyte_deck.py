@@ -8,15 +8,35 @@ import time
 from pathlib import Path
 
 from sadtalker.process_memory import peak_rss_gib
-from tasks.deck import MAX_EMBEDDED_BYTES, cpu_seconds, estimated_cost, report_html, video_html
+from tasks.deck import (
+    MAX_EMBEDDED_BYTES,
+    cache_hits,
+    cpu_seconds,
+    estimated_cost,
+    report_html,
+    video_html,
+)
 from tasks.publish import Published
 from tasks.types import ClipInfo, StageTime
 
-TIMES = [StageTime("audio_to_mel", 2.0, 1.0, 0.31), StageTime("render_chunk[0]", 90.0, 2.0, 2.0),
-         StageTime("render_chunk[1]", 81.0, 2.0, 1.96)]
+RUN = 1_800_000_000.0  # when the run's first stage finished (Unix time)
+TIMES = [StageTime("ingest", 2.0, 1.0, 0.31, RUN), StageTime("render_chunk[0]", 90.0, 2.0, 2.0,
+                                                                  RUN + 100),
+         StageTime("render_chunk[1]", 81.0, 2.0, 1.96, RUN + 95)]
 STORED = Published("s3://bucket/data/ab/cd-n0-0/0f1e/talking_head.mp4",
                    "https://bucket.s3.amazonaws.com/data/ab/cd-n0-0/0f1e/talking_head.mp4?X-Amz-"
                    "Signature=0a&X-Amz-Expires=604800")
+
+
+def test_stages_finished_before_the_run_began_are_cache_hits(tmp_path: Path) -> None:
+    reused = StageTime("crop_and_extract", 30.0, 2.0, 1.1, RUN - 3600)  # a day-old result
+    times = [TIMES[0], reused, *TIMES[1:]]
+    assert cache_hits(times) == [False, True, False, False]
+    assert cpu_seconds(times) == cpu_seconds(TIMES)  # reused work costs this run nothing
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    html = report_html(video, STORED, times, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
+    assert "<td>crop_and_extract</td><td>cache hit</td>" in html
 
 
 def test_cost_is_requested_cpu_seconds_at_the_price() -> None:

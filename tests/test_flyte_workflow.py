@@ -63,6 +63,7 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     report = deck.read_text()
     assert f"{FRAMES} frames ({SECONDS:.2f} s of speech), {CHUNKS} render chunk(s)" in report
     assert report.count("<td>render_chunk[") == CHUNKS
+    assert "cache hit" not in report.split("</table>")[0]
     assert "data:video/mp4;base64," in report
     assert f'<a href="{first.as_uri()}">{first}</a>' in report  # the stored copy, linked
 
@@ -71,7 +72,11 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     shutil.copy(inputs["audio"], moved)
     second = pyflyte_run(inputs, moved, checkpoints, home, tmp_path / "run2", OTHER_CHUNKS)
     (deck,) = (tmp_path / "run2").rglob("deck.html")
-    assert deck.read_text().count("<td>render_chunk[") == OTHER_CHUNKS
+    report = deck.read_text()
+    assert report.count("<td>render_chunk[") == OTHER_CHUNKS
+    for stage in ("audio_to_mel", "crop_and_extract"):  # the deck says what was reused
+        assert f"<td>{stage}</td><td>cache hit</td>" in report
+    assert "<td>audio_to_coeffs</td><td>cache hit</td>" not in report
     assert second != first
     again = video.probe(second)
     assert (again.frames, again.audio_seconds) == (info.frames, info.audio_seconds)
