@@ -1,5 +1,9 @@
 """Where and with what the tasks run: the container image, per-task resources, retries, timeouts.
 
+The `SADTALKER_*` variables read here are registration settings: they shape the entities that
+registration serializes. A pod imports this module too, but compiles nothing (the batch maps a
+registered launch plan), so what a pod reads here decides nothing.
+
 The image is `$SADTALKER_IMAGE` when set at registration (e.g. one built from the Dockerfile),
 else the equivalent `ImageSpec`. Offline, flytekit cannot query a registry and assumes the
 ImageSpec's image exists (it never builds it during packaging or local runs).
