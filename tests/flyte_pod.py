@@ -145,6 +145,12 @@ class NodeRun:
     seconds: float
 
 
+def timing_table(runs: list[NodeRun]) -> str:
+    """The task processes run, one line each: node, task, wall seconds (`pytest -rP` shows it)."""
+    return "\n".join(f"{run.node:48} {run.task.rsplit('.', 1)[-1][:40]:40} {run.seconds:6.1f}"
+                     for run in runs)
+
+
 @dataclass
 class PodMode:
     """Runs a `Package`'s workflows node by node, each task in its own pod-like process."""

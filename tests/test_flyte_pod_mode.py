@@ -12,7 +12,16 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from flyte_pod import Package, PodFailure, PodMode, literals, package, pod_python, registration_env
+from flyte_pod import (
+    Package,
+    PodFailure,
+    PodMode,
+    literals,
+    package,
+    pod_python,
+    registration_env,
+    timing_table,
+)
 from flytekit.types.file import FlyteFile
 
 from sadtalker import examples, video
@@ -71,6 +80,7 @@ def test_talking_head_runs_node_by_node_as_pods(packaged: Package, pod_bin: Path
     info = video.probe(mp4)
     assert (info.frames, info.fps) == (FRAMES, 25.0)
     assert info.audio_seconds == pytest.approx(SECONDS, abs=0.03)
+    print(timing_table(pods.runs))
     ran = [run.node.rsplit("/", 1)[1] for run in pods.runs]
     assert ran == ["n0", "n1", "n2", "n3", "n4", "n5-0", "n5-1", "n6"]  # chunks [0, 4), [4, 6)
 
@@ -91,6 +101,7 @@ def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(
     videos = [video.probe(lit.scalar.blob.uri) for lit in outputs["videos"].collection.literals]
     assert [(v.frames, v.fps) for v in videos] == [(4, 25.0), (FRAMES, 25.0)]
     assert [v.audio_seconds for v in videos] == pytest.approx([0.16, SECONDS], abs=0.03)
+    print(timing_table(pods.runs))
     ran = [run.node.split("/", 1)[1] for run in pods.runs]
     # the clips' nodes are those of the talking_head_clip plan, which is talking_head itself
     clip_nodes = ["n0", "n1", "n2", "n3", "n4", "n5-0", "n6"]
