@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from flytekit import task
+from flytekit import Cache, task
 from flytekit.types.file import FlyteFile
 
 from sadtalker import pipeline
 from sadtalker.audio import AudioFeatures
 from sadtalker.face.prepared import PreparedFace
+from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES, WEIGHTS_POD_TEMPLATE
 from tasks.errors import flyte_errors
 from tasks.ingest import options_from_json
@@ -34,11 +35,14 @@ class Coeffs(NamedTuple):
 
 
 @task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
-      requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT)
+      requests=FACE, limits=FACE, retries=RETRIES, timeout=FACE_TIMEOUT,
+      cache=Cache(version=PIPELINE_CACHE_VERSION, ignored_inputs=("checkpoints",)))
 def audio_to_coeffs(mel: NpzFile, face: NpzFile, options: str, checkpoints: str,
-                    ref_eyeblink: FlyteFile | None, ref_pose: FlyteFile | None) -> Coeffs:
+                    weights: str, ref_eyeblink: FlyteFile | None,
+                    ref_pose: FlyteFile | None) -> Coeffs:
     """Run the audio-to-expression and audio-to-pose networks (seeded by the options); blinks
-    and head motion from the reference videos where given."""
+    and head motion from the reference videos where given. Cached: `weights` (from ingest,
+    unused here) keys it on the checkpoint files' content instead of their directory."""
     start = time.perf_counter()
     with flyte_errors():
         coeffs = pipeline.make_coefficients(

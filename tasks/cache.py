@@ -106,3 +106,4 @@ HashedImage = Annotated[ImageFile, HashMethod(content_hash)]
 
 AUDIO_CACHE_VERSION = code_version("sadtalker.audio")  # the mel front end
 FACE_CACHE_VERSION = code_version("sadtalker.face.prepare")  # detection, crop, 3DMM
+PIPELINE_CACHE_VERSION = code_version("sadtalker.pipeline")  # coefficients, frames, the video

@@ -47,6 +47,7 @@ class Ingested(NamedTuple):
     audio: HashedAudio
     options: str
     face_weights: str  # sha256 of the checkpoint files the face stage reads, by content
+    weights: str  # sha256 of every checkpoint file the run reads: the later stages' key
     landmarks_sha256: str  # of the given landmarks file's bytes; "" when none is given
     time: StageTime
 
@@ -78,9 +79,9 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
         check_fan_out(chunks, min_chunk_frames, options.batch_size, most)
         if price_per_vcpu_hour < 0:
             raise OptionError(f"price_per_vcpu_hour must be >= 0, got {price_per_vcpu_hour}")
-        missing = pipeline.missing_checkpoints(
-            options, checkpoints or None, detect=landmarks is None,
-            references=ref_eyeblink is not None or ref_pose is not None)
+        references = ref_eyeblink is not None or ref_pose is not None
+        missing = pipeline.missing_checkpoints(options, checkpoints or None,
+                                               detect=landmarks is None, references=references)
         if missing:
             raise CheckpointError(
                 f"{len(missing)} checkpoint file(s) missing in "
@@ -88,9 +89,12 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
                 f"{', '.join(missing)}: build the image with the weights baked in "
                 f"(BAKE_WEIGHTS=1) or register with the weights volume mounted there (README, "
                 f"'Weights in pods')")
+        run_weights = weights.fingerprint(
+            pipeline.required_files(options, detect=landmarks is None, references=references),
+            checkpoints or None)
         face_weights = weights.fingerprint(
             pipeline.face_files(options.size, detect=landmarks is None), checkpoints or None)
         marks = file_sha256(landmarks.download()) if landmarks is not None else ""
     text = json.dumps(options.to_dict(), sort_keys=True)
-    return Ingested(image, audio, text, face_weights, marks,
+    return Ingested(image, audio, text, face_weights, run_weights, marks,
                     StageTime.since("ingest", start, LIGHT_CPUS))

@@ -6,12 +6,13 @@ import functools
 import time
 from pathlib import Path
 
-from flytekit import task
+from flytekit import Cache, task
 
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
 from sadtalker.face.prepared import PreparedFace
 from tasks.audio_to_coeffs import load_coeffs
+from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import (
     IMAGE,
     RENDER,
@@ -37,11 +38,13 @@ def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipe
 
 @task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
       requests=RENDER, limits=RENDER, retries=RENDER_RETRIES,
-      timeout=RENDER_TIMEOUT, environment=THREADS, interruptible=True)
+      timeout=RENDER_TIMEOUT, environment=THREADS, interruptible=True,
+      cache=Cache(version=PIPELINE_CACHE_VERSION, ignored_inputs=("checkpoints",)))
 def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile, options: str,
-                 checkpoints: str) -> RenderedChunk:
+                 checkpoints: str, weights: str) -> RenderedChunk:
     """Frames [chunk.start, chunk.stop) as a segment in the final codec; the whole coefficient
-    array is read because each frame looks at a window of its neighbours."""
+    array is read because each frame looks at a window of its neighbours. Cached per chunk:
+    `weights` (unused here) keys it on the checkpoint files' content."""
     start = time.perf_counter()
     with flyte_errors():
         context = load_renderer(image.download(), face.download(), options, checkpoints)

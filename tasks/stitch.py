@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flytekit import Deck, task
+from flytekit import Cache, Deck, task
 
 from sadtalker import pipeline, weights
+from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import IMAGE, RETRIES, STITCH, STITCH_CPUS, STITCH_TIMEOUT, WEIGHTS_POD_TEMPLATE
 from tasks.deck import report_html
 from tasks.errors import flyte_errors
@@ -20,11 +21,14 @@ from tasks.workdir import output_path
 
 @task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
       requests=STITCH, limits=STITCH, retries=RETRIES,
-      timeout=STITCH_TIMEOUT, enable_deck=True)
+      timeout=STITCH_TIMEOUT, enable_deck=True,
+      cache=Cache(version=PIPELINE_CACHE_VERSION,
+                  ignored_inputs=("checkpoints", "times", "price_per_vcpu_hour")))
 def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, options: str,
            checkpoints: str, times: list[StageTime], price_per_vcpu_hour: float) -> VideoFile:
     """Join the chunks' segments (no re-encode), mux the speech cut to the frames, store the
-    mp4 and write the report."""
+    mp4 and write the report. Cached on the segments and the speech: a clip rendered before is
+    not stitched again (the timings and the price only feed the report)."""
     start = time.perf_counter()
     with flyte_errors():
         size = options_from_json(options).size

@@ -12,7 +12,7 @@ from flyte_pod import checkout, registration_env
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import execution_pb2
 
-from tasks.cache import AUDIO_CACHE_VERSION, FACE_CACHE_VERSION
+from tasks.cache import AUDIO_CACHE_VERSION, FACE_CACHE_VERSION, PIPELINE_CACHE_VERSION
 from tasks.config import IMAGE_SPEC, RENDER_CONCURRENCY
 from workflows.batch import CLIP_CONCURRENCY
 
@@ -73,7 +73,10 @@ def test_every_entity_is_packaged(package: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "version"), [("audio_to_mel", AUDIO_CACHE_VERSION),
-                                               ("crop_and_extract", FACE_CACHE_VERSION)])
+                                               ("crop_and_extract", FACE_CACHE_VERSION),
+                                               ("audio_to_coeffs", PIPELINE_CACHE_VERSION),
+                                               ("render_chunk", PIPELINE_CACHE_VERSION),
+                                               ("stitch", PIPELINE_CACHE_VERSION)])
 def test_cached_stages_carry_a_code_version(package: Path, name: str, version: str) -> None:
     metadata = task(package, name).template.metadata
     assert metadata.discoverable
@@ -81,8 +84,7 @@ def test_cached_stages_carry_a_code_version(package: Path, name: str, version: s
     assert len(version) == 16
 
 
-@pytest.mark.parametrize("name", ["ingest", "audio_to_coeffs", "plan_chunks", "render_chunk",
-                                  "stitch"])
+@pytest.mark.parametrize("name", ["ingest", "plan_chunks", "clip_inputs"])
 def test_other_stages_are_not_cached(package: Path, name: str) -> None:
     assert not task(package, name).template.metadata.discoverable
 
@@ -123,9 +125,10 @@ def test_render_is_an_array_node_over_chunks(package: Path) -> None:
     assert sub.metadata.timeout.seconds == 3600
     assert sub.metadata.interruptible  # spot nodes are fine for an idempotent chunk
     bound = {b.var for b in sub.inputs}
-    assert {"image", "face", "coeffs", "options", "checkpoints", "chunk"} <= bound
+    assert {"image", "face", "coeffs", "options", "checkpoints", "weights", "chunk"} <= bound
     mapped = read(package, "tasks.render_chunk.map_render_chunk", task_pb2.TaskSpec)
     assert "pyflyte-map-execute" in mapped.template.container.args
+    assert mapped.template.metadata.discovery_version == PIPELINE_CACHE_VERSION  # per element
 
 
 def test_workflow_defaults_come_from_the_options() -> None:

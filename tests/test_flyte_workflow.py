@@ -2,8 +2,8 @@
 
 A 0.24 s clip (6 frames) is rendered in 3 chunks; a second run with the same audio bytes at
 another path, split into 2 chunks, must give the same video up to H.264's loss (its segments'
-keyframes lie elsewhere) and reuse the cached mel and face: the local cache then holds one
-`audio_to_mel` and one `crop_and_extract` entry.
+keyframes lie elsewhere) and reuse the cached mel, face and coefficients: the local cache then
+holds one entry of each. The first run again renders nothing: every stage after ingest hits.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ CHUNKS = 3  # one batch each
 OTHER_CHUNKS = 2  # frames [0, 4) and [4, 6)
 MEL_TASK = "tasks.audio_to_mel.audio_to_mel"
 FACE_TASK = "tasks.crop_and_extract.crop_and_extract"
+COEFFS_TASK = "tasks.audio_to_coeffs.audio_to_coeffs"
 
 pytestmark = pytest.mark.slow
 
@@ -74,9 +75,9 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     (deck,) = (tmp_path / "run2").rglob("deck.html")
     report = deck.read_text()
     assert report.count("<td>render_chunk[") == OTHER_CHUNKS
-    for stage in ("audio_to_mel", "crop_and_extract"):  # the deck says what was reused
+    for stage in ("audio_to_mel", "crop_and_extract", "audio_to_coeffs"):  # what was reused
         assert f"<td>{stage}</td><td>cache hit</td>" in report
-    assert "<td>audio_to_coeffs</td><td>cache hit</td>" not in report
+    assert "<td>render_chunk[0]</td><td>cache hit</td>" not in report  # chunks of another size
     assert second != first
     again = video.probe(second)
     assert (again.frames, again.audio_seconds) == (info.frames, info.audio_seconds)
@@ -86,3 +87,10 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     # the second run hit the first run's entries
     assert sum(k.startswith(MEL_TASK + "-") for k in keys) == 1
     assert sum(k.startswith(FACE_TASK + "-") for k in keys) == 1
+    assert sum(k.startswith(COEFFS_TASK + "-") for k in keys) == 1
+
+    # the first run again (as a nightly batch would): nothing is rendered or stitched again
+    third = pyflyte_run(inputs, inputs["audio"], checkpoints, home, tmp_path / "run3", CHUNKS)
+    assert third == first
+    with Cache(str(home / ".flyte" / "local-cache")) as cache:
+        assert len(list(cache.iterkeys())) == len(keys)

@@ -98,13 +98,13 @@ def talking_head(
                             landmarks_sha256=given.landmarks_sha256, preprocess=preprocess,
                             size=size, checkpoints=checkpoints, face_weights=given.face_weights)
     coeffs = audio_to_coeffs(mel=mel.mel, face=face.face, options=given.options,
-                             checkpoints=checkpoints, ref_eyeblink=ref_eyeblink,
-                             ref_pose=ref_pose)
+                             checkpoints=checkpoints, weights=given.weights,
+                             ref_eyeblink=ref_eyeblink, ref_pose=ref_pose)
     planned = plan_chunks(info=mel.info, options=given.options, chunks=chunks,
                           min_chunk_frames=min_chunk_frames)
     render = functools.partial(render_chunk, image=given.image, face=face.face,
                                coeffs=coeffs.coeffs, options=given.options,
-                               checkpoints=checkpoints)
+                               checkpoints=checkpoints, weights=given.weights)
     rendered = map_task(render, concurrency=RENDER_CONCURRENCY, min_success_ratio=1.0)(
         chunk=planned)
     video = stitch(rendered=rendered, audio=given.audio, info=mel.info, options=given.options,
