@@ -342,10 +342,23 @@ def fingerprint(names: Iterable[str], directory: str | os.PathLike[str] | None =
     the same files in another directory hit. Every byte is read (a size or date would miss a
     file replaced in place), so ingest computes it once per run (its cost: README).
     """
-    digest = hashlib.sha256()
-    for name in sorted(set(names)):  # order-free; each file's own digest keeps names apart
-        digest.update(f"{name}\n{file_sha256(locate(name, directory))}\n".encode())
-    return digest.hexdigest()
+    return fingerprints({"": names}, directory)[""]
+
+
+def fingerprints(groups: Mapping[str, Iterable[str]],
+                 directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """`fingerprint` of each group of names, reading each file once however many groups
+    name it (a run's whole set and a stage's subset)."""
+    groups = {key: sorted(set(names)) for key, names in groups.items()}  # order-free
+    files = {name: file_sha256(locate(name, directory))
+             for name in sorted(set().union(*groups.values()))}
+    out = {}
+    for key, names in groups.items():
+        digest = hashlib.sha256()
+        for name in names:  # each file's own digest keeps the names apart
+            digest.update(f"{name}\n{files[name]}\n".encode())
+        out[key] = digest.hexdigest()
+    return out
 
 
 class FileState(str, Enum):

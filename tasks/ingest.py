@@ -19,11 +19,12 @@ from flytekit import task
 from flytekit.types.file import FlyteFile
 
 from sadtalker import pipeline, weights
+from sadtalker.checksum import file_sha256
 from sadtalker.chunks import check_fan_out
 from sadtalker.cost import RenderCost
 from sadtalker.errors import CheckpointError, OptionError
 from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess, Size
-from tasks.cache import HashedAudio, HashedImage, file_sha256
+from tasks.cache import HashedAudio, HashedImage
 from tasks.config import (
     IMAGE,
     LIGHT,
@@ -89,12 +90,12 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
                 f"{', '.join(missing)}: build the image with the weights baked in "
                 f"(BAKE_WEIGHTS=1) or register with the weights volume mounted there (README, "
                 f"'Weights in pods')")
-        run_weights = weights.fingerprint(
-            pipeline.required_files(options, detect=landmarks is None, references=references),
-            checkpoints or None)
-        face_weights = weights.fingerprint(
-            pipeline.face_files(options.size, detect=landmarks is None), checkpoints or None)
+        prints = weights.fingerprints({
+            "run": pipeline.required_files(options, detect=landmarks is None,
+                                           references=references),
+            "face": pipeline.face_files(options.size, detect=landmarks is None),
+        }, checkpoints or None)
         marks = file_sha256(landmarks.download()) if landmarks is not None else ""
     text = json.dumps(options.to_dict(), sort_keys=True)
-    return Ingested(image, audio, text, face_weights, run_weights, marks,
+    return Ingested(image, audio, text, prints["face"], prints["run"], marks,
                     StageTime.since("ingest", start, LIGHT_CPUS))

@@ -227,6 +227,17 @@ def test_fingerprint_follows_file_bytes_not_directories(tmp_path):
     assert fingerprint == expected
 
 
+def test_fingerprints_of_groups_equal_each_group_alone(tmp_path, monkeypatch):
+    directory = _synthetic_dir(tmp_path / "a")
+    whole, subset = [weights.SADTALKER_256, weights.MAPPING_CROP], [weights.SADTALKER_256]
+    read = []
+    monkeypatch.setattr(weights, "file_sha256", lambda path: read.append(path) or file_sha256(path))
+    prints = weights.fingerprints({"run": whole, "face": subset}, directory)
+    assert sorted(p.name for p in read) == sorted(whole)  # each file read once
+    assert prints == {"run": weights.fingerprint(whole, directory),
+                      "face": weights.fingerprint(subset, directory)}
+
+
 def test_fingerprint_of_a_missing_file_names_it(tmp_path):
     directory = _synthetic_dir(tmp_path / "a")
     with pytest.raises(CheckpointError, match=weights.GFPGAN):
