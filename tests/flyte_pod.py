@@ -64,12 +64,17 @@ def registration_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("SADTALKER_")}
 
 
+def tracked_files(repo: Path, *folders: str) -> list[str]:
+    """The paths git tracks in `repo` (under `folders`, when given)."""
+    listed = subprocess.run(["git", "ls-files", "-z", *folders], cwd=repo, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    return [name for name in listed if name]
+
+
 def checkout(repo: Path, destination: Path, files: dict[str, str]) -> Path:
     """The repository's tracked files copied to `destination`, plus `files` (path: text), as a
     deploying team's checkout would hold them."""
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True,
-                             check=True).stdout.decode().split("\0")
-    for name in filter(None, tracked):
+    for name in tracked_files(repo):
         if (repo / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(repo / name, destination / name)
@@ -276,6 +281,16 @@ def resolve(binding: literals_pb2.BindingData,
         return literals_pb2.Literal(map=literals_pb2.LiteralMap(
             literals={k: resolve(b, outputs) for k, b in binding.map.bindings.items()}))
     raise NotImplementedError(f"binding kind {kind}")
+
+
+def ingest_inputs(**given: object) -> dict[str, object]:
+    """`ingest`'s inputs as a launch of `talking_head` with its defaults passes them (None where
+    the workflow's default is None), updated by `given`."""
+    from tasks.ingest import ingest
+    from workflows.talking_head import talking_head
+
+    defaults = talking_head.python_interface.default_inputs_as_kwargs
+    return {name: defaults.get(name) for name in ingest.python_interface.inputs} | given
 
 
 def literals(interface_inputs: dict[str, type], values: dict[str, object],

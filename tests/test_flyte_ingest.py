@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from flyte_pod import ingest_inputs
 from flytekit.types.file import FlyteFile
 
 from sadtalker.errors import OptionError
-from sadtalker.options import DEFAULTS
 from tasks.ingest import ingest
-
-OPTIONS = {**{f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)},
-           "size": DEFAULTS.size_choice}  # the launch form's choice
-FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04, "ref_eyeblink": None,
-           "ref_pose": None}
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -27,20 +21,20 @@ FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04, "ref
 def test_bad_workflow_inputs_fail_in_ingest(tmp_path: Path, astronaut_png: Path,
                                             speech_wav: Path, change: dict,
                                             message: str) -> None:
-    inputs = {**OPTIONS, **FAN_OUT, **change}
     with pytest.raises(OptionError, match=message):
-        ingest(image=FlyteFile(str(astronaut_png)), audio=FlyteFile(str(speech_wav)),
-               landmarks=None, checkpoints=str(tmp_path / "none"), **inputs)
+        ingest(**ingest_inputs(image=FlyteFile(str(astronaut_png)),
+                               audio=FlyteFile(str(speech_wav)),
+                               checkpoints=str(tmp_path / "none"), **change))
 
 
 def test_the_face_stage_fingerprint_covers_only_the_files_it_reads(
         checkpoints: Path, astronaut_png: Path, speech_wav: Path,
         astronaut_landmarks_file: Path) -> None:
     def face_weights(landmarks: Path | None = astronaut_landmarks_file, **change) -> str:
-        return ingest(image=FlyteFile(str(astronaut_png)), audio=FlyteFile(str(speech_wav)),
-                      landmarks=landmarks and FlyteFile(str(landmarks)),
-                      checkpoints=str(checkpoints), **{**OPTIONS, **FAN_OUT, **change},
-                      ).face_weights
+        return ingest(**ingest_inputs(image=FlyteFile(str(astronaut_png)),
+                                      audio=FlyteFile(str(speech_wav)),
+                                      landmarks=landmarks and FlyteFile(str(landmarks)),
+                                      checkpoints=str(checkpoints), **change)).face_weights
 
     given = face_weights()
     # other stages' files (mapping net, GFPGAN) and options the face stage never reads

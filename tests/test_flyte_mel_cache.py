@@ -7,11 +7,11 @@ new mel into a new working directory.
 from __future__ import annotations
 
 import shutil
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from diskcache import Cache
+from flyte_pod import ingest_inputs
 from flytekit import workflow
 from flytekit.core.local_cache import LocalTaskCache
 from PIL import Image
@@ -24,16 +24,10 @@ from tasks.audio_to_mel import audio_to_mel
 from tasks.ingest import ingest
 from tasks.types import AudioFile, ImageFile, NpzFile
 
-OPTIONS = {**{f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)},
-           "size": DEFAULTS.size_choice}  # the launch form's choice
-FAN_OUT = {"chunks": 4, "min_chunk_frames": 0, "price_per_vcpu_hour": 0.04, "ref_eyeblink": None,
-           "ref_pose": None}
-
 
 @workflow
 def speech_features(image: ImageFile, audio: AudioFile, checkpoints: str) -> NpzFile:
-    given = ingest(image=image, audio=audio, landmarks=None, checkpoints=checkpoints, **OPTIONS,
-                   **FAN_OUT)
+    given = ingest(**ingest_inputs(image=image, audio=audio, checkpoints=checkpoints))
     return audio_to_mel(audio=given.audio, max_seconds=DEFAULTS.max_audio_seconds).mel
 
 

@@ -8,7 +8,6 @@ project, and no `SADTALKER_*` variable reaches them. tests/flyte_pod.py says wha
 from __future__ import annotations
 
 import subprocess
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,17 @@ from flyte_pod import (
     Package,
     PodFailure,
     PodMode,
+    ingest_inputs,
     literals,
     package,
     pod_python,
     registration_env,
     timing_table,
+    tracked_files,
 )
 from flytekit.types.file import FlyteFile
 
 from sadtalker import examples, video
-from sadtalker.options import DEFAULTS
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = "ghcr.io/acme/sadtalker-flyte:1"
@@ -34,8 +34,6 @@ FRAMES = 6
 TALKING_HEAD = "workflows.talking_head.talking_head"
 BATCH = "workflows.batch.talking_head_batch"
 
-OPTIONS = {**{f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)},
-           "size": DEFAULTS.size_choice}  # the launch form's choice
 
 pytestmark = pytest.mark.slow
 
@@ -59,9 +57,8 @@ def test_the_pods_python_has_the_dependencies_but_not_the_project(pod_bin: Path)
 
 
 def test_the_shipped_code_is_the_whole_project(packaged: Package) -> None:
-    tracked = subprocess.run(["git", "ls-files", "sadtalker", "tasks", "workflows"], cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout.split()
-    modules = {p for p in tracked if p.endswith(".py") and not p.endswith("__main__.py")}
+    modules = {p for p in tracked_files(REPO, "sadtalker", "tasks", "workflows")
+               if p.endswith(".py") and not p.endswith("__main__.py")}
     assert modules - packaged.archived_files() == set()
 
 
@@ -113,10 +110,8 @@ def test_a_pod_without_weights_fails_its_first_task_at_once(
         speech_wav: Path) -> None:
     from tasks.ingest import ingest
 
-    values = {**OPTIONS, "image": FlyteFile(str(astronaut_png)),
-              "audio": FlyteFile(str(speech_wav)), "landmarks": None,
-              "checkpoints": str(tmp_path / "empty"), "chunks": 4, "min_chunk_frames": 0,
-              "price_per_vcpu_hour": 0.04, "ref_eyeblink": None, "ref_pose": None}
+    values = ingest_inputs(image=FlyteFile(str(astronaut_png)),
+                           audio=FlyteFile(str(speech_wav)), checkpoints=str(tmp_path / "empty"))
     pods = PodMode(packaged, tmp_path / "store", pod_bin)
     with pytest.raises(PodFailure) as failure:
         pods.run_task("tasks.ingest.ingest", literals(ingest.python_interface.inputs, values),
