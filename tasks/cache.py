@@ -35,14 +35,15 @@ def content_hash(file: FlyteFile) -> str:
     return file_sha256(file.download())
 
 
-def _module_file(name: str) -> Path | None:
-    """The source file of module or package `name`; None when `name` is not a module (an
-    attribute imported with `from module import name`)."""
-    try:
-        spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:
-        return None
-    return Path(spec.origin) if spec is not None and spec.origin else None
+def _module_file(name: str, root: Path) -> Path | None:
+    """The source file of module or package `name` under `root` (the folder holding its top
+    package), found without importing it; None when `name` is not a module (an attribute
+    imported with `from module import name`)."""
+    base = root.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
 
 
 def _imported_names(path: Path) -> set[str]:
@@ -68,6 +69,7 @@ def code_identity(entry: str) -> list[str]:
     package it reaches (parent packages included, as importing runs them), and
     `distribution==version` for each other installed distribution those modules import."""
     package = entry.split(".")[0]
+    root = Path(importlib.util.find_spec(package).origin).parent.parent  # imports only that
     seen: dict[str, Path] = {}
     external: set[str] = set()
     todo = [entry]
@@ -75,7 +77,7 @@ def code_identity(entry: str) -> list[str]:
         name = todo.pop()
         if name in seen:
             continue
-        path = _module_file(name)
+        path = _module_file(name, root)
         if path is None:
             continue
         seen[name] = path
@@ -87,7 +89,6 @@ def code_identity(entry: str) -> list[str]:
                 todo.append(imported)
             elif top not in sys.stdlib_module_names:
                 external.add(top)
-    root = seen[package].parent.parent
     files = sorted(f"{p.relative_to(root).as_posix()} {file_sha256(p)}" for p in seen.values())
     distributions = _distributions()
     versions = sorted({f"{dist}=={importlib.metadata.version(dist)}"
