@@ -39,10 +39,11 @@ from torch import nn
 from sadtalker import cpu, weights
 from sadtalker.allocator import retain_freed_memory
 from sadtalker.coeff_layout import FRAME_COEFFS
-from sadtalker.options import GenerateOptions, Precision
+from sadtalker.options import Precision
 from sadtalker.process_memory import peak_rss_gib
 from sadtalker.render import Renderer
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, SourceState
+from sadtalker.render.settings import RenderSettings
 from sadtalker.render.spade_decoder import LEAKY_SLOPE, SPADEResBlock
 from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
 
@@ -97,15 +98,14 @@ def public_spade() -> Iterator[None]:
 
 
 def render_like_public(renderer: Renderer, state: SourceState, source: np.ndarray,
-                       coeffs: np.ndarray, start: int, stop: int,
-                       options: GenerateOptions) -> torch.Tensor:
+                       settings: RenderSettings, start: int, stop: int) -> torch.Tensor:
     """Frames [start, stop) with the source encoded again for every frame, as the public
     generator does (it takes the source image, batch-repeated, at each step)."""
     pixels = torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255
     with torch.inference_mode(), public_spade():
         for _ in range(start, stop):
             renderer.generator.encode(pixels, state.kp_source)
-        return renderer.render_float(state, coeffs, start, stop, options)
+        return renderer.render_float(state, settings, start, stop)
 
 
 def time_path(render: Callable[[int, int], torch.Tensor], batch: int, runs: int,
@@ -149,20 +149,18 @@ def main() -> None:
     renderers = {precision: build(precision) for precision in measured}
     public = build(Precision.FP32)
     public.generator.set_frame_dtype(torch.float32, channels_last=False)  # the public layout
-    options = {precision: GenerateOptions(size=args.size, batch_size=args.batch,
-                                          precision=precision) for precision in measured}
     states = {precision: renderers[precision].prepare(source, coeffs[0])
               for precision in measured}
+    settings = RenderSettings.for_clip(coeffs, coeffs[0], FRAME_COEFFS, args.batch)
     def public_path(a: int, b: int) -> torch.Tensor:
-        return render_like_public(public, states[Precision.FP32], source, coeffs, a, b,
-                                  options[Precision.FP32])
+        return render_like_public(public, states[Precision.FP32], source, settings, a, b)
 
     # (name, render, keep freed memory in the heap as the CLI and the render pods do)
     paths: list[tuple[str, Callable[[int, int], torch.Tensor], bool]] = [
         ("baseline", public_path, False),
         ("baseline+heap", public_path, True),
         *((precision.value, (lambda a, b, p=precision: renderers[p].render_float(
-            states[p], coeffs, a, b, options[p])), True) for precision in measured),
+            states[p], settings, a, b)), True) for precision in measured),
     ]
     seconds, frames = {}, {}
     for name, render, heap in paths:

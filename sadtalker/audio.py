@@ -19,6 +19,7 @@ import scipy.signal
 import soxr
 
 from sadtalker.errors import AudioError
+from sadtalker.npz import load_arrays, save_arrays
 
 SAMPLE_RATE = 16000
 FPS = 25  # video frames per second
@@ -195,11 +196,10 @@ class AudioFeatures:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write to one .npz, the format passed between tasks."""
-        with open(path, "wb") as file:  # a file object: savez would append ".npz" to a bare name
-            np.savez(file, windows=self.windows, num_samples=np.int64(self.num_samples))
-        return Path(path)
+        return save_arrays(path, windows=self.windows, num_samples=np.int64(self.num_samples))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> AudioFeatures:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["windows"], int(data["num_samples"]))
+        """Read what `save` wrote."""
+        data = load_arrays(path)
+        return cls(data["windows"], int(data["num_samples"]))

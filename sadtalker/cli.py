@@ -1,7 +1,7 @@
 """The `sadtalker` command: generate a video, manage checkpoints, write example inputs.
 
 A thin argparse layer over `sadtalker.pipeline`, `sadtalker.weights` and `sadtalker.synthetic`;
-its defaults come from `sadtalker.options.DEFAULTS`. Errors the user can fix print as one line.
+its generation flags follow from `sadtalker.options.GenerateOptions`. Errors the user can fix print as one line.
 """
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from enum import Enum
 from pathlib import Path
 
 from tqdm import tqdm
 
 from sadtalker import weights
 from sadtalker.errors import SadTalkerError
-from sadtalker.options import DEFAULTS, SIZES, Enhancer, GenerateOptions, Precision, Preprocess
+from sadtalker.options import SIZES, GenerateOptions, OptionSpec, option_specs
 
 log = logging.getLogger("sadtalker")
 
@@ -28,27 +29,26 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", type=Path, help="68 (x, y) points (.npy/.json): skip detection")
     p.add_argument("--checkpoints", type=Path, help=f"checkpoint dir (default ${weights.ENV_VAR} "
                    "or the user cache)")
-    p.add_argument("--preprocess", choices=[m.value for m in Preprocess],
-                   default=DEFAULTS.preprocess.value)
-    p.add_argument("--size", type=int, choices=SIZES, default=DEFAULTS.size)
-    p.add_argument("--still", action="store_true", help="keep the source head pose")
-    p.add_argument("--enhancer", choices=[m.value for m in Enhancer], default=DEFAULTS.enhancer.value)
-    p.add_argument("--pose-style", type=int, default=DEFAULTS.pose_style, help="0..45")
-    p.add_argument("--expression-scale", type=float, default=DEFAULTS.expression_scale)
     p.add_argument("--ref-eyeblink", type=Path, help="video whose eye blinks are copied")
     p.add_argument("--ref-pose", type=Path, help="video whose head motion is copied")
-    for angle in ("yaw", "pitch", "roll"):
-        p.add_argument(f"--input-{angle}", type=float, nargs="+",
-                       help=f"{angle} in degrees: one value, or several to sweep through")
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    p.add_argument("--precision", choices=[m.value for m in Precision],
-                   default=DEFAULTS.precision.value,
-                   help="precision of the renderer and GFPGAN: auto = bf16 where the CPU has "
-                        "it natively")
-    p.add_argument("--max-audio-seconds", type=float, default=DEFAULTS.max_audio_seconds)
+    for spec in option_specs():
+        _add_option(p, spec)
     p.add_argument("--chunk-frames", type=int,
                    help="render in chunks of this many frames, as the workflow's pods do")
+
+
+def _add_option(parser: argparse.ArgumentParser, spec: OptionSpec) -> None:
+    """One `--flag` per field of GenerateOptions, typed, with its choices, default and help."""
+    flag = "--" + spec.name.replace("_", "-")
+    if spec.type is bool:
+        parser.add_argument(flag, action="store_true", help=spec.help)
+        return
+    default = spec.default.value if isinstance(spec.default, Enum) else spec.default
+    kind = str if spec.type is spec.choices else spec.item_type  # an enum field reads values
+    parser.add_argument(
+        flag, type=kind, nargs="+" if spec.is_list else None, default=default,
+        choices=None if spec.choices is None else [kind(c.value) for c in spec.choices],
+        help=spec.help if default is None else f"{spec.help} (default: {default})")
 
 
 def _add_weights(sub: argparse._SubParsersAction) -> None:
@@ -90,13 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _generate(args: argparse.Namespace) -> None:
     from sadtalker import pipeline
 
-    options = GenerateOptions(
-        preprocess=args.preprocess, size=args.size, still=args.still, enhancer=args.enhancer,
-        pose_style=args.pose_style, expression_scale=args.expression_scale,
-        input_yaw=args.input_yaw, input_pitch=args.input_pitch, input_roll=args.input_roll,
-        seed=args.seed, batch_size=args.batch_size, precision=args.precision,
-        max_audio_seconds=args.max_audio_seconds,
-    )
+    options = GenerateOptions(**{spec.name: getattr(args, spec.name)
+                                 for spec in option_specs()})
     if weights.uses_synthetic_weights(args.checkpoints, options.size):
         log.warning("the checkpoints are SYNTHETIC (random weights): the video is not a face")
     out = pipeline.generate(args.image, args.audio, args.out, options,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -35,8 +36,22 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.ndarray:
-    """Decode a jpg/png/webp/bmp (EXIF rotation applied, transparency on white, 16-bit scaled)."""
+@dataclass(frozen=True)
+class Photo:
+    """A decoded photo and the size it has as displayed, before any downscale on load."""
+
+    pixels: np.ndarray  # (H, W, 3) uint8 RGB
+    original_size: tuple[int, int]  # (W, H)
+
+    @property
+    def scale(self) -> float:
+        """Pixels per original pixel: below 1 where the photo was downscaled on load."""
+        return self.pixels.shape[1] / self.original_size[0]
+
+
+def load_photo(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> Photo:
+    """Decode a jpg/png/webp/bmp (EXIF rotation applied, transparency on white, 16-bit scaled),
+    downscaled to `max_side` on its longer side."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"image {path} does not exist")
@@ -57,6 +72,7 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise ImageError(f"{path} is damaged or truncated ({exc}): re-export the image") from exc
     height, width = pixels.shape[:2]
+    original = (width, height)
     if min(height, width) < MIN_SIDE:
         raise ImageError(f"{path} is too small ({width}x{height}): the face needs at least "
                          f"{MIN_SIDE} px a side")
@@ -65,15 +81,9 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         log.info("%s is %dx%d: downscaled to %dx%d", path.name, width, height, *size)
         pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(pixels)
+    return Photo(np.ascontiguousarray(pixels), original)
 
 
-def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
-    """(W, H) of the photo as displayed (EXIF rotation applied), read from the header only."""
-    try:
-        with Image.open(path) as opened:
-            width, height = opened.size
-            orientation = opened.getexif().get(0x0112, 1)  # EXIF Orientation tag
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ImageError(f"cannot read {path} as an image ({exc})") from exc
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.ndarray:
+    """The (H, W, 3) uint8 RGB pixels of `load_photo`."""
+    return load_photo(path, max_side).pixels

@@ -6,10 +6,14 @@ The CLI, the Python API and the Flyte workflow's launch form all read their defa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
-from typing import Any
+from typing import Any, Union
 
+from sadtalker.coeff_layout import FRAME_COEFFS, SOURCE_COEFFS
 from sadtalker.cpu import CpuClass, cpu_class
 from sadtalker.errors import OptionError
 
@@ -108,23 +112,43 @@ def _angles(value: Any, name: str) -> tuple[float, ...] | None:
     return angles
 
 
+def option(default: Any, help: str, choices: type[Enum] | None = None) -> Any:
+    """A field of `GenerateOptions`: its default, its one-line help (the CLI's `--help` and the
+    launch form's description) and, for a plain value with a fixed set, the choice type."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass(frozen=True)
 class GenerateOptions:
-    """Every option of a generation run, with SadTalker's defaults."""
+    """Every option of a generation run, with SadTalker's defaults.
 
-    preprocess: Preprocess = Preprocess.CROP
-    size: int = 256
-    still: bool = False
-    enhancer: Enhancer = Enhancer.NONE
-    pose_style: int = 0
-    expression_scale: float = 1.0
-    input_yaw: tuple[float, ...] | None = None
-    input_pitch: tuple[float, ...] | None = None
-    input_roll: tuple[float, ...] | None = None
-    seed: int = 0
-    batch_size: int = 2
-    precision: Precision = Precision.AUTO
-    max_audio_seconds: float = MAX_AUDIO_SECONDS
+    This is the only list of options: the CLI's flags, the Python API, the workflow's launch
+    form and what `ingest` validates all follow from these fields, their types and helps.
+    """
+
+    preprocess: Preprocess = option(
+        Preprocess.CROP, "how the portrait is cropped: crop | resize | full | extcrop | extfull "
+        "(full modes paste the face back into the photo)")
+    size: int = option(256, "renderer resolution in pixels, 256 or 512", choices=Size)
+    still: bool = option(False, "keep the head still: the source's pose, less head motion")
+    enhancer: Enhancer = option(Enhancer.NONE, "face restoration of the rendered frames: none "
+                                               "| gfpgan")
+    pose_style: int = option(0, f"head-motion style, 0..{NUM_POSE_STYLES - 1}")
+    expression_scale: float = option(1.0, "expression strength, 0..5 (1 = as predicted)")
+    input_yaw: tuple[float, ...] | None = option(
+        None, "head yaw in degrees: one value, or several to sweep through (none = predicted)")
+    input_pitch: tuple[float, ...] | None = option(
+        None, "head pitch in degrees: one value, or several to sweep through")
+    input_roll: tuple[float, ...] | None = option(
+        None, "head roll in degrees: one value, or several to sweep through")
+    seed: int = option(0, "seed of every random choice (blinks, pose sampling): same seed, "
+                          "same video")
+    batch_size: int = option(2, f"frames the renderer runs at once, 1..{MAX_BATCH_SIZE}")
+    precision: Precision = option(
+        Precision.AUTO, "precision of the renderer and GFPGAN: auto (bf16 where the CPU computes "
+                        "it natively, else fp32) | fp32 | bf16")
+    max_audio_seconds: float = option(MAX_AUDIO_SECONDS, "longer speech is refused before any "
+                                                         "heavy stage")
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -153,14 +177,9 @@ class GenerateOptions:
             raise OptionError(f"seed must be >= 0, got {self.seed}")
 
     @property
-    def size_choice(self) -> Size:
-        """`size` as the choice the workflow's launch form offers."""
-        return Size(str(self.size))
-
-    @property
     def coeff_channels(self) -> int:
         """Renderer input width: 70 (exp + pose), 73 in full modes (+ crop parameters)."""
-        return 73 if self.preprocess.pastes_back else 70
+        return SOURCE_COEFFS if self.preprocess.pastes_back else FRAME_COEFFS
 
     def with_resolved_precision(self) -> GenerateOptions:
         """These options with `precision` decided for this machine (AUTO picked, bf16 refused
@@ -175,5 +194,51 @@ class GenerateOptions:
             out[f.name] = value.value if isinstance(value, Enum) else value
         return out
 
+    def to_json(self) -> str:
+        """The options as the JSON text the workflow's tasks pass on (keys sorted)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerateOptions:
+        """Options from `to_json`'s text, validated again."""
+        return cls(**json.loads(text))
+
 
 DEFAULTS = GenerateOptions()
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One field of `GenerateOptions` as the CLI and the workflow read it."""
+
+    name: str
+    type: Any  # the field's annotation, resolved
+    default: Any
+    help: str
+    choices: type[Enum] | None  # the enum of allowed values (the field's own, or `size`'s)
+
+    @property
+    def is_list(self) -> bool:
+        """A tuple of values (the free-view angles), None when not given."""
+        return typing.get_origin(self.type) in (Union, types.UnionType) and any(
+            typing.get_origin(arg) is tuple for arg in typing.get_args(self.type))
+
+    @property
+    def item_type(self) -> type:
+        """The element type of a list option; the type itself for the others."""
+        for arg in typing.get_args(self.type):
+            if typing.get_origin(arg) is tuple:
+                return typing.get_args(arg)[0]
+        return self.type
+
+
+def option_specs() -> list[OptionSpec]:
+    """Every option in `GenerateOptions`' order, with its resolved type, default and help."""
+    hints = typing.get_type_hints(GenerateOptions)
+    specs = []
+    for f in fields(GenerateOptions):
+        kind = hints[f.name]
+        choices = f.metadata["choices"] or (kind if isinstance(kind, type) and
+                                            issubclass(kind, Enum) else None)
+        specs.append(OptionSpec(f.name, kind, f.default, f.metadata["help"], choices))
+    return specs

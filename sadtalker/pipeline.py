@@ -28,7 +28,8 @@ from sadtalker.errors import CheckpointError
 from sadtalker.face.prepared import PreparedFace
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions
 from sadtalker.paste import paste_back
-from sadtalker.render.renderer import Renderer, SourceState
+from sadtalker.render.renderer import Renderer, SourceState, to_uint8
+from sadtalker.render.settings import RenderSettings
 
 if TYPE_CHECKING:  # gfpgan's import chain costs seconds: load it only when enhancing
     from sadtalker.enhance import Enhancer as FaceEnhancer
@@ -110,6 +111,14 @@ def make_coefficients(features: AudioFeatures, face: PreparedFace,
                                  options.pose_style, options.seed, options.still, eyeblink, pose)
 
 
+def render_settings(renderer: Renderer, state: SourceState, coeffs: np.ndarray,
+                    options: GenerateOptions) -> RenderSettings:
+    """What `renderer` reads of the clip driven by `coeffs` (T, FRAME_COEFFS) under `options`."""
+    return RenderSettings.for_clip(coeffs, state.coeffs, renderer.coeff_channels,
+                                   options.batch_size, options.still, options.expression_scale,
+                                   options.input_yaw, options.input_pitch, options.input_roll)
+
+
 @dataclass
 class ChunkRenderer:
     """Everything a render pod loads once: networks, the source's precomputed state, the photo."""
@@ -132,13 +141,11 @@ class ChunkRenderer:
         every batch. Switched on only now, so that loading's transient buffers are not kept too
         (they would raise the pod's peak memory).
         """
-        from sadtalker.face.crop import CropInfo
         from sadtalker.image import load_image
 
         renderer = Renderer.load(checkpoints, options.size, options.coeff_channels,
                                  options.precision)
         state = renderer.prepare(face.crop, face.coeffs)
-        info = CropInfo.from_dict(face.crop_info)
         photo = load_image(image) if options.preprocess.pastes_back else None
         enhancer = None
         if options.enhancer is Enhancer.GFPGAN:
@@ -147,8 +154,8 @@ class ChunkRenderer:
             enhancer = FaceEnhancer.load(checkpoints, seed=options.seed,
                                         precision=options.precision)
         retain_freed_memory()
-        return cls(renderer, state, enhancer, photo, info.paste_box,
-                   info.output_size(options.size), options)
+        return cls(renderer, state, enhancer, photo, face.crop_info.paste_box,
+                   face.crop_info.output_size(options.size), options)
 
     def finish(self, frames: np.ndarray) -> np.ndarray:
         """Paste back into the photo (full modes) or restore the crop's aspect, then enhance."""
@@ -162,16 +169,13 @@ class ChunkRenderer:
 
     def batches(self, coeffs: np.ndarray, chunk: Chunk,
                 progress: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
-        """The chunk's finished frames, one renderer batch at a time (memory: one batch).
-
-        Each batch is its own `render` call over [first, first + batch_size): the same full
-        batches a single call over the chunk runs, so the pixels are identical.
-        """
-        step = self.options.batch_size
-        for first in range(chunk.start, chunk.stop, step):
-            frames = self.renderer.render(self.state, coeffs, first,
-                                          min(first + step, chunk.stop), self.options, progress)
-            yield self.finish(frames)
+        """The chunk's finished frames, one renderer batch at a time (memory: one batch)."""
+        settings = render_settings(self.renderer, self.state, coeffs, self.options)
+        for images in self.renderer.batches(self.state, settings, chunk.start, chunk.stop):
+            frames = self.finish(to_uint8(images))
+            if progress is not None:
+                progress(len(frames))
+            yield frames
 
 
 def render_segment(context: ChunkRenderer, coeffs: np.ndarray, chunk: Chunk, out: Path,

@@ -6,27 +6,19 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 from flytekit import Cache, task
 from flytekit.types.file import FlyteFile
 
 from sadtalker import pipeline
 from sadtalker.audio import AudioFeatures
 from sadtalker.face.prepared import PreparedFace
+from sadtalker.npz import save_coefficients
+from sadtalker.options import GenerateOptions
 from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import FACE, FACE_CPUS, FACE_TIMEOUT, IMAGE, RETRIES, WEIGHTS_POD_TEMPLATE
 from tasks.errors import flyte_errors
-from tasks.ingest import options_from_json
 from tasks.types import NpzFile, StageTime
 from tasks.workdir import output_path
-
-COEFFS_KEY = "coeffs"  # the (T, 70) array's name inside the .npz
-
-
-def load_coeffs(file: NpzFile) -> np.ndarray:
-    """The coefficients an `audio_to_coeffs` task wrote."""
-    with np.load(file.download(), allow_pickle=False) as data:
-        return data[COEFFS_KEY]
 
 
 class Coeffs(NamedTuple):
@@ -47,10 +39,8 @@ def audio_to_coeffs(mel: NpzFile, face: NpzFile, options: str, checkpoints: str,
     with flyte_errors():
         coeffs = pipeline.make_coefficients(
             AudioFeatures.load(mel.download()), PreparedFace.load(face.download()),
-            options_from_json(options), checkpoints or None,
+            GenerateOptions.from_json(options), checkpoints or None,
             Path(ref_eyeblink.download()) if ref_eyeblink is not None else None,
             Path(ref_pose.download()) if ref_pose is not None else None)
-        path = output_path("coeffs.npz")
-        with open(path, "wb") as f:  # a file object keeps numpy from renaming the file
-            np.savez(f, **{COEFFS_KEY: coeffs})
+        path = save_coefficients(output_path("coeffs.npz"), coeffs)
     return Coeffs(NpzFile(str(path)), StageTime.since("audio_to_coeffs", start, FACE_CPUS))

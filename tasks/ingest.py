@@ -4,16 +4,15 @@ Flyte caches on input literals, and a file's literal is its URI. Returning the p
 speech annotated with a hash of their bytes makes every cached task downstream key on content:
 the same audio at another path hits `audio_to_mel`'s cache. The options are validated once,
 here, so a bad value (or a missing checkpoint) fails fast, before any heavy stage; later tasks
-get them as JSON text (small, readable in the console). The checkpoint files the face stage
+get them as JSON text (`GenerateOptions.to_json`: small, readable in the console). The checkpoint files the face stage
 reads are fingerprinted by content too: that cached task takes the fingerprint as an input, so
 new weights miss its cache even in the same directory.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flytekit import task
 from flytekit.types.file import FlyteFile
@@ -23,7 +22,7 @@ from sadtalker.checksum import file_sha256
 from sadtalker.chunks import check_fan_out
 from sadtalker.cost import RenderCost
 from sadtalker.errors import CheckpointError, OptionError
-from sadtalker.options import Enhancer, GenerateOptions, Precision, Preprocess, Size
+from sadtalker.options import GenerateOptions
 from tasks.cache import HashedAudio, HashedImage
 from tasks.config import (
     IMAGE,
@@ -35,12 +34,8 @@ from tasks.config import (
     WEIGHTS_POD_TEMPLATE,
 )
 from tasks.errors import flyte_errors
+from tasks.option_inputs import takes_options
 from tasks.types import AudioFile, ImageFile, StageTime
-
-
-def options_from_json(text: str) -> GenerateOptions:
-    """The options that `ingest` validated."""
-    return GenerateOptions(**json.loads(text))
 
 
 class Ingested(NamedTuple):
@@ -56,26 +51,17 @@ class Ingested(NamedTuple):
 @task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
       requests=LIGHT, limits=LIGHT, retries=RETRIES,
       timeout=LIGHT_TIMEOUT)
+@takes_options(after="landmarks")
 def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, checkpoints: str,
-           preprocess: Preprocess, size: Size, still: bool,
-           enhancer: Enhancer, pose_style: int, expression_scale: float,
-           input_yaw: list[float] | None, input_pitch: list[float] | None,
-           input_roll: list[float] | None, seed: int, batch_size: int, precision: Precision,
-           max_audio_seconds: float, ref_eyeblink: FlyteFile | None,
-           ref_pose: FlyteFile | None, chunks: int, min_chunk_frames: int,
-           price_per_vcpu_hour: float) -> Ingested:
+           ref_eyeblink: FlyteFile | None, ref_pose: FlyteFile | None, chunks: int,
+           min_chunk_frames: int, price_per_vcpu_hour: float, **options: Any) -> Ingested:
     """Check every input of the workflow (an OptionError is final) and that the checkpoint
     files the run will read are there, then pass the files on, keyed by content, with the
     face stage's weights' fingerprint and the landmarks' hash (its cache keys on those, not on
     paths)."""
     start = time.perf_counter()
     with flyte_errors():
-        options = GenerateOptions(
-            preprocess=preprocess, size=size, still=still, enhancer=enhancer,
-            pose_style=pose_style, expression_scale=expression_scale, input_yaw=input_yaw,
-            input_pitch=input_pitch, input_roll=input_roll, seed=seed, batch_size=batch_size,
-            precision=precision, max_audio_seconds=max_audio_seconds,
-        ).with_resolved_precision()
+        options = GenerateOptions(**options).with_resolved_precision()
         _, most = RenderCost.chunk_limits_on_any_node(options, RENDER_TIMEOUT.total_seconds())
         check_fan_out(chunks, min_chunk_frames, options.batch_size, most)
         if price_per_vcpu_hour < 0:
@@ -96,6 +82,5 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
             "face": pipeline.face_files(options.size, detect=landmarks is None),
         }, checkpoints or None)
         marks = file_sha256(landmarks.download()) if landmarks is not None else ""
-    text = json.dumps(options.to_dict(), sort_keys=True)
-    return Ingested(image, audio, text, prints["face"], prints["run"], marks,
+    return Ingested(image, audio, options.to_json(), prints["face"], prints["run"], marks,
                     StageTime.since("ingest", start, LIGHT_CPUS))

@@ -7,9 +7,9 @@ from flytekit import task
 from sadtalker import chunks as chunking
 from sadtalker.chunks import Chunk
 from sadtalker.cost import RenderCost
+from sadtalker.options import GenerateOptions
 from tasks.config import IMAGE, LIGHT, LIGHT_TIMEOUT, RENDER_TIMEOUT, RETRIES
 from tasks.errors import flyte_errors
-from tasks.ingest import options_from_json
 from tasks.types import ClipInfo
 
 
@@ -21,7 +21,7 @@ def plan_chunks(info: ClipInfo, options: str, chunks: int, min_chunk_frames: int
     short that a pod's fixed cost dominates (unless `min_chunk_frames` > 0 says otherwise),
     none so long that it risks the render timeout, wherever the pod runs."""
     with flyte_errors():
-        opts = options_from_json(options)
+        opts = GenerateOptions.from_json(options)
         fewest, most = RenderCost.chunk_limits_on_any_node(opts, RENDER_TIMEOUT.total_seconds())
         return chunking.plan_chunks(info.num_frames, opts.batch_size, chunks,
                                     min_chunk_frames or fewest, most)

@@ -11,7 +11,8 @@ from flytekit import Cache, task
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
 from sadtalker.face.prepared import PreparedFace
-from tasks.audio_to_coeffs import load_coeffs
+from sadtalker.npz import load_coefficients
+from sadtalker.options import GenerateOptions
 from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import (
     IMAGE,
@@ -23,7 +24,6 @@ from tasks.config import (
     WEIGHTS_POD_TEMPLATE,
 )
 from tasks.errors import flyte_errors
-from tasks.ingest import options_from_json
 from tasks.types import ImageFile, NpzFile, RenderedChunk, SegmentFile, StageTime
 from tasks.workdir import output_path
 
@@ -33,7 +33,7 @@ def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipe
     """The networks and source state, loaded once per process: on a cluster each element is
     its own pod, but a local run maps elements in one process, one after another."""
     return pipeline.ChunkRenderer.load(Path(image), PreparedFace.load(Path(face)),
-                                       options_from_json(options), checkpoints or None)
+                                       GenerateOptions.from_json(options), checkpoints or None)
 
 
 @task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
@@ -48,7 +48,7 @@ def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile,
     start = time.perf_counter()
     with flyte_errors():
         context = load_renderer(image.download(), face.download(), options, checkpoints)
-        segment = pipeline.render_segment(context, load_coeffs(coeffs), chunk,
+        segment = pipeline.render_segment(context, load_coefficients(coeffs.download()), chunk,
                                           output_path(f"segment-{chunk.index:05d}.mp4"))
     return RenderedChunk(SegmentFile(str(segment)),
                          StageTime.since(f"render_chunk[{chunk.index}]", start, RENDER_CPUS))

@@ -9,11 +9,11 @@ from pathlib import Path
 from flytekit import Cache, Deck, task
 
 from sadtalker import pipeline, weights
+from sadtalker.options import GenerateOptions
 from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import IMAGE, RETRIES, STITCH, STITCH_CPUS, STITCH_TIMEOUT, WEIGHTS_POD_TEMPLATE
 from tasks.deck import report_html
 from tasks.errors import flyte_errors
-from tasks.ingest import options_from_json
 from tasks.publish import publish
 from tasks.types import AudioFile, ClipInfo, RenderedChunk, StageTime, VideoFile
 from tasks.workdir import output_path
@@ -31,7 +31,7 @@ def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, opti
     not stitched again (the timings and the price only feed the report)."""
     start = time.perf_counter()
     with flyte_errors():
-        size = options_from_json(options).size
+        size = GenerateOptions.from_json(options).size
         segments = [Path(r.segment.download()) for r in rendered]
         video = pipeline.stitch_video(segments, Path(audio.download()), info.num_frames,
                                       output_path("talking_head.mp4"),

@@ -75,8 +75,11 @@ def test_extract_face_all_modes(recon_file, astronaut_landmarks, mode, size):
     face = extract_face(data.astronaut(), astronaut_landmarks, Preprocess(mode), size, recon)
     assert face.crop.shape == (size, size, 3)
     assert face.coeffs.shape == (SOURCE_COEFFS,) and face.coeffs.dtype == np.float32
-    assert face.full_coeffs.shape == (RECON_COEFFS,)
-    np.testing.assert_array_equal(face.coeffs[EXPRESSION], face.full_coeffs[RECON_EXPRESSION])
+    crop, info, mapped = crop_face(data.astronaut(), astronaut_landmarks, Preprocess(mode), size)
+    np.testing.assert_array_equal(face.crop, crop)
+    assert face.crop_info == info
+    full = regress(recon, align_face(crop, mapped)[0]).full
+    np.testing.assert_array_equal(face.coeffs[EXPRESSION], full[RECON_EXPRESSION])
     assert np.isfinite(face.coeffs).all() and abs(face.coeffs[ALIGNMENT][0]) > 0  # its scale
 
 

@@ -20,7 +20,7 @@ from skimage import data
 
 from sadtalker.checksum import file_sha256
 from sadtalker.examples import speak
-from sadtalker.options import DEFAULTS, GenerateOptions
+from sadtalker.options import DEFAULTS, GenerateOptions, Size
 from tasks.cache import HashedAudio, HashedImage, code_identity, code_version
 from tasks.crop_and_extract import crop_and_extract
 from tasks.types import AudioFile, ImageFile
@@ -100,7 +100,7 @@ def face_cache_key(image: Path, options: GenerateOptions, checkpoints: str,
     types = {**crop_and_extract.python_interface.inputs, "image": HashedImage}
     values = {"image": ImageFile(str(image)),
               "landmarks": None if landmarks is None else FlyteFile(str(landmarks)),
-              "preprocess": options.preprocess, "size": options.size_choice,
+              "preprocess": options.preprocess, "size": Size(str(options.size)),
               "checkpoints": checkpoints, "face_weights": face_weights,
               "landmarks_sha256": "" if landmarks is None else file_sha256(landmarks)}
     literals = TypeEngine.dict_to_literal_map(ctx, values, types)

@@ -11,7 +11,7 @@ from PIL import Image
 from skimage import data
 
 from sadtalker.errors import ImageError
-from sadtalker.image import MAX_SIDE, image_size, load_image
+from sadtalker.image import MAX_SIDE, load_image, load_photo
 
 ASTRONAUT = data.astronaut()
 
@@ -50,8 +50,9 @@ def test_exif_rotation_is_honoured(tmp_path):
     exif = image.getexif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise on display
     path = save(tmp_path / "r.jpg", image, exif=exif.tobytes(), quality=95)
-    pixels = load_image(path)
-    assert pixels.shape == (400, 512, 3) and image_size(path) == (512, 400)
+    photo = load_photo(path)
+    pixels = photo.pixels
+    assert pixels.shape == (400, 512, 3) and photo.original_size == (512, 400)
     # the photo's top-left corner is now at the top-right
     assert np.abs(pixels[:20, -20:].astype(int) - ASTRONAUT[:20, :20].transpose(1, 0, 2)[:, ::-1]).mean() < 8
 
@@ -63,8 +64,9 @@ def test_cmyk_jpeg(tmp_path):
 
 def test_huge_image_is_downscaled(tmp_path):
     path = save(tmp_path / "big.png", Image.new("RGB", (10000, 10000), (90, 60, 30)))
-    pixels = load_image(path)
-    assert pixels.shape == (MAX_SIDE, MAX_SIDE, 3) and (pixels == (90, 60, 30)).all()
+    photo = load_photo(path)
+    assert photo.pixels.shape == (MAX_SIDE, MAX_SIDE, 3) and (photo.pixels == (90, 60, 30)).all()
+    assert photo.original_size == (10000, 10000) and photo.scale == MAX_SIDE / 10000
 
 
 @pytest.mark.parametrize(

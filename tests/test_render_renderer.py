@@ -13,6 +13,7 @@ from sadtalker import weights
 from sadtalker.coeff_layout import ALIGNMENT, ANGLES, FRAME_COEFFS, SOURCE_COEFFS, TRANSLATION
 from sadtalker.errors import CheckpointError, ImageError, InputError
 from sadtalker.options import GenerateOptions, Precision
+from sadtalker.pipeline import render_settings
 from sadtalker.render import Renderer
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX
 from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
@@ -65,8 +66,8 @@ def test_frames_match_the_public_code(renderer_weights, case) -> None:
     renderer = tiny_renderer(renderer_weights, case["coeff_channels"])
     options = GenerateOptions(**case["options"])
     state = renderer.prepare(face_image(TINY), source_coefficients())
-    frames = renderer.render_float(state, clip_coefficients(case["frames"]), 0, case["frames"],
-                                   options)
+    settings = render_settings(renderer, state, clip_coefficients(case["frames"]), options)
+    frames = renderer.render_float(state, settings, 0, case["frames"])
     expected = np.array(case["block_means"], dtype=np.float32)
     assert np.abs(block_means(frames) - expected).max() < TOLERANCE
     # the synthetic weights give an image with structure: neither flat nor saturated
@@ -78,14 +79,17 @@ def test_chunked_render_equals_whole_render(renderer_weights) -> None:
     renderer = tiny_renderer(renderer_weights, FRAME_COEFFS)
     coeffs = clip_coefficients(3)
     options = GenerateOptions(batch_size=2, input_yaw=(-10.0, 10.0))
-    done: list[int] = []
-    whole = renderer.render(renderer.prepare(face_image(TINY), source_coefficients()),
-                            coeffs, 0, 3, options, progress=done.append)
-    assert done == [2, 1] and whole.shape == (3, TINY, TINY, 3) and whole.dtype == np.uint8
-    # each chunk as a separate pod would do it: its own prepare
-    parts = [renderer.render(renderer.prepare(face_image(TINY), source_coefficients()),
-                             coeffs, start, stop, options)
-             for start, stop in ((0, 2), (2, 3))]
+    state = renderer.prepare(face_image(TINY), source_coefficients())
+    settings = render_settings(renderer, state, coeffs, options)
+    batches = [len(images) for images in renderer.batches(state, settings, 0, 3)]
+    whole = renderer.render(state, settings, 0, 3)
+    assert batches == [2, 1] and whole.shape == (3, TINY, TINY, 3) and whole.dtype == np.uint8
+    # each chunk as a separate pod would do it: its own prepare and settings
+    parts = []
+    for start, stop in ((0, 2), (2, 3)):
+        state = renderer.prepare(face_image(TINY), source_coefficients())
+        parts.append(renderer.render(state, render_settings(renderer, state, coeffs, options),
+                                     start, stop))
     np.testing.assert_array_equal(np.concatenate(parts), whole)
     assert not np.array_equal(whole[0], whole[2])  # the frames really move
 
@@ -106,7 +110,8 @@ def test_source_of_the_wrong_size_and_frames_outside_the_clip_are_refused(
         renderer.prepare(face_image(256), source_coefficients())
     state = renderer.prepare(face_image(TINY), source_coefficients())
     with pytest.raises(InputError, match=r"\[2, 5\)"):
-        renderer.render(state, clip_coefficients(4), 2, 5, GenerateOptions())
+        renderer.render(state, render_settings(renderer, state, clip_coefficients(4),
+                                               GenerateOptions()), 2, 5)
 
 
 @pytest.fixture
@@ -122,7 +127,9 @@ def render_official(directory: Path, precision: Precision) -> np.ndarray:
     """Two 256 frames from the official files, as float64 pixels."""
     renderer = Renderer.load(directory, 256, FRAME_COEFFS, precision)
     state = renderer.prepare(face_image(256), source_coefficients())
-    frames = renderer.render(state, clip_coefficients(2), 0, 2, GenerateOptions(batch_size=2))
+    settings = render_settings(renderer, state, clip_coefficients(2),
+                               GenerateOptions(batch_size=2))
+    frames = renderer.render(state, settings, 0, 2)
     return frames.astype(np.float64)
 
 

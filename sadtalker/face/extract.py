@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from sadtalker.face.align import align_face
-from sadtalker.face.crop import CropInfo, crop_face
+from sadtalker.face.crop import crop_face
+from sadtalker.face.prepared import PreparedFace
 from sadtalker.face.recon import ReconNet, regress
 from sadtalker.options import Preprocess
 
 
-@dataclass(frozen=True)
-class FaceExtraction:
-    crop: np.ndarray  # (size, size, 3) uint8 RGB
-    crop_info: CropInfo
-    coeffs: np.ndarray  # (SOURCE_COEFFS,) in sadtalker.coeff_layout's order
-    full_coeffs: np.ndarray  # (RECON_COEFFS,) the regressor's whole output
-
-
 def extract_face(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, size: int,
-                 recon: ReconNet) -> FaceExtraction:
+                 recon: ReconNet) -> PreparedFace:
     """Crop per mode, align the crop on five points, regress the 3DMM coefficients.
 
     The 3DMM pass uses the photo's landmarks mapped into the crop; the public code runs the
@@ -30,6 +21,4 @@ def extract_face(image: np.ndarray, landmarks: np.ndarray, preprocess: Preproces
     """
     crop, info, crop_landmarks = crop_face(image, landmarks, preprocess, size)
     aligned, trans_params = align_face(crop, crop_landmarks)
-    coefficients = regress(recon, aligned)
-    return FaceExtraction(crop, info, coefficients.renderer_coeffs(trans_params),
-                          coefficients.full.astype(np.float32))
+    return PreparedFace(crop, regress(recon, aligned).renderer_coeffs(trans_params), info)

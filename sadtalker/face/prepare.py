@@ -11,18 +11,16 @@ from sadtalker.face.extract import extract_face
 from sadtalker.face.landmarks import Landmarker, load_landmarks
 from sadtalker.face.prepared import PreparedFace
 from sadtalker.face.recon import load_recon
-from sadtalker.image import image_size, load_image
+from sadtalker.image import Photo, load_photo
 from sadtalker.options import DEFAULTS, Preprocess
 
 
-def portrait_landmarks(image: Path, pixels: np.ndarray, checkpoints: Path | None,
+def portrait_landmarks(image: Path, photo: Photo, checkpoints: Path | None,
                        landmarks: Path | None) -> np.ndarray:
     """Given landmarks (scaled if the photo was downscaled on load), else detected ones."""
     if landmarks is None:
-        return Landmarker.load(checkpoints).detect(pixels, Path(image).name)
-    width, height = image_size(image)
-    points = load_landmarks(landmarks, width, height)
-    return points * np.float32(pixels.shape[1] / width)
+        return Landmarker.load(checkpoints).detect(photo.pixels, Path(image).name)
+    return load_landmarks(landmarks, *photo.original_size) * np.float32(photo.scale)
 
 
 def prepare_face(image: Path, preprocess: Preprocess = DEFAULTS.preprocess,
@@ -33,8 +31,7 @@ def prepare_face(image: Path, preprocess: Preprocess = DEFAULTS.preprocess,
     The stage reads nothing else of the options: its result (and cache key) depends on the
     photo, the landmarks, these two options and the weights it loads.
     """
-    pixels = load_image(image)
-    points = portrait_landmarks(image, pixels, checkpoints, landmarks)
+    photo = load_photo(image)
+    points = portrait_landmarks(image, photo, checkpoints, landmarks)
     recon = load_recon(weights.locate(weights.sadtalker_file(size), checkpoints))
-    face = extract_face(pixels, points, preprocess, size, recon)
-    return PreparedFace(face.crop, face.coeffs, face.full_coeffs, face.crop_info.to_dict())
+    return extract_face(photo.pixels, points, preprocess, size, recon)

@@ -1,4 +1,4 @@
-"""The portrait stage's result and its file: what every later stage needs of the portrait."""
+"""The portrait stage's result: what every later stage reads of the portrait, and its file."""
 
 from __future__ import annotations
 
@@ -8,25 +8,26 @@ from pathlib import Path
 
 import numpy as np
 
+from sadtalker.face.crop import CropInfo
+from sadtalker.npz import load_arrays, save_arrays
 
-@dataclass
+
+@dataclass(frozen=True)
 class PreparedFace:
-    """The portrait after crop and 3DMM extraction: everything later stages need of it."""
+    """The portrait after crop and 3DMM extraction: the renderer's source and paste geometry."""
 
     crop: np.ndarray  # (size, size, 3) uint8 RGB: the renderer's source image
     coeffs: np.ndarray  # (SOURCE_COEFFS,) float32, in sadtalker.coeff_layout's order
-    full_coeffs: np.ndarray  # (RECON_COEFFS,) float32: the 3DMM regressor's whole output
-    crop_info: dict  # JSON-friendly crop geometry (box, quad, original size) for paste-back
+    crop_info: CropInfo  # where the crop came from: paste-back box and output size
 
     def save(self, path: Path) -> Path:
-        """Write to one .npz (crop info as JSON text), the format passed between tasks."""
-        with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz"
-            np.savez(f, crop=self.crop, coeffs=self.coeffs, full_coeffs=self.full_coeffs,
-                     crop_info=np.array(json.dumps(self.crop_info, sort_keys=True)))
-        return Path(path)
+        """Write to one .npz (crop geometry as JSON text), the format passed between tasks."""
+        return save_arrays(path, crop=self.crop, coeffs=self.coeffs, crop_info=np.array(
+            json.dumps(self.crop_info.to_dict(), sort_keys=True)))
 
     @classmethod
     def load(cls, path: Path) -> PreparedFace:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["crop"], data["coeffs"], data["full_coeffs"],
-                       json.loads(str(data["crop_info"])))
+        """Read what `save` wrote (no pickles)."""
+        data = load_arrays(path)
+        return cls(data["crop"], data["coeffs"],
+                   CropInfo.from_dict(json.loads(str(data["crop_info"]))))

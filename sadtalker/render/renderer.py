@@ -1,8 +1,9 @@
 """The face renderer: a source portrait + per-frame 3DMM coefficients -> talking-head frames.
 
 `Renderer.prepare` does the source-only work once (keypoints, appearance volume, dense-motion
-inputs); `Renderer.render` renders any frame range [start, stop) of a clip in full batches, so
-that a frame's pixels do not depend on how the clip was split into chunks.
+inputs); `Renderer.batches` renders any frame range [start, stop) of a clip, given its
+`RenderSettings`, in full batches, so that a frame's pixels do not depend on how the clip was
+split into chunks.
 """
 
 from __future__ import annotations
@@ -18,17 +19,13 @@ from torch import nn
 
 from sadtalker import weights
 from sadtalker.errors import ImageError, InputError
-from sadtalker.options import GenerateOptions, Precision
+from sadtalker.options import Precision
 from sadtalker.render.generator import Generator, SourceFeatures
 from sadtalker.render.keypoint_detector import KeypointDetector
 from sadtalker.render.keypoints import transform_keypoints
 from sadtalker.render.mapping import MappingNet
-from sadtalker.render.semantics import (
-    camera_sequence,
-    frame_windows,
-    source_window,
-    target_coefficients,
-)
+from sadtalker.render.semantics import frame_windows, source_window
+from sadtalker.render.settings import RenderSettings
 from sadtalker.render.spectral_norm import fold_spectral_norm
 
 log = logging.getLogger(__name__)
@@ -136,52 +133,40 @@ class Renderer:
         features = self.generator.encode(pixels, kp_source)
         return SourceState(coeffs, canonical, kp_source, features)
 
-    def render(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
-               options: GenerateOptions,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """(n, S, S, 3) uint8 frames [start, stop) of the clip driven by `coeffs` (T, FRAME_COEFFS).
+    def batches(self, state: SourceState, settings: RenderSettings, start: int, stop: int,
+                ) -> Iterator[torch.Tensor]:
+        """The generator's (n, 3, S, S) output in [0, 1] for frames [start, stop) of the clip,
+        one batch at a time.
 
-        Windows and free-view angles come from the whole clip. Batches are always full
-        (`options.batch_size`, the last one padded with its last frame), so chunks whose starts
-        are multiples of the batch size reproduce a whole-clip render exactly.
-        `progress(n)` is called with the number of frames each finished batch added.
+        Batches are always full (`settings.batch_size`, the last one padded with its last
+        frame), so chunks whose starts are multiples of the batch size reproduce a whole-clip
+        render exactly.
         """
-        out = np.empty((stop - start, self.size, self.size, 3), dtype=np.uint8)
-        for offset, images in self._batches(state, coeffs, start, stop, options):
-            out[offset: offset + len(images)] = to_uint8(images)
-            if progress is not None:
-                progress(len(images))
-        return out
-
-    def render_float(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
-                     options: GenerateOptions) -> torch.Tensor:
-        """Like `render`, but the generator's raw (n, 3, S, S) float32 output in [0, 1]."""
-        return torch.cat([images.float() for _, images in
-                          self._batches(state, coeffs, start, stop, options)])
-
-    @torch.inference_mode()
-    def _batches(self, state: SourceState, coeffs: np.ndarray, start: int, stop: int,
-                 options: GenerateOptions) -> Iterator[tuple[int, torch.Tensor]]:
-        """(offset from start, images) for each full batch, padding frames dropped."""
-        target = target_coefficients(coeffs, state.coeffs, self.coeff_channels, options.still,
-                                     options.expression_scale)
-        num_frames = len(target)
-        if not 0 <= start < stop <= num_frames:
+        if not 0 <= start < stop <= settings.num_frames:
             raise InputError(f"frame range [{start}, {stop}) is not inside the clip's "
-                             f"{num_frames} frames")
-        angles = [None if degrees is None else torch.from_numpy(camera_sequence(degrees,
-                                                                                num_frames))
-                  for degrees in (options.input_yaw, options.input_pitch, options.input_roll)]
-        batch = options.batch_size
+                             f"{settings.num_frames} frames")
+        batch = settings.batch_size
         for first in range(start, stop, batch):
             count = min(batch, stop - first)
             frames = np.minimum(np.arange(first, first + batch), first + count - 1)
-            windows = torch.from_numpy(frame_windows(target, frames))
-            kp_driving = transform_keypoints(
-                state.canonical, self.mapping(windows),
-                *(None if seq is None else seq[torch.from_numpy(frames)] for seq in angles))
-            images = self.generator(state.features, state.kp_source, kp_driving)
-            yield first - start, images[:count]
+            with torch.inference_mode():
+                windows = torch.from_numpy(frame_windows(settings.target, frames))
+                kp_driving = transform_keypoints(state.canonical, self.mapping(windows),
+                                                 *settings.angles(frames))
+                images = self.generator(state.features, state.kp_source, kp_driving)
+            yield images[:count]
+
+    def render(self, state: SourceState, settings: RenderSettings, start: int, stop: int,
+               ) -> np.ndarray:
+        """(n, S, S, 3) uint8 frames [start, stop) of the clip."""
+        return np.concatenate([to_uint8(images) for images in
+                               self.batches(state, settings, start, stop)])
+
+    def render_float(self, state: SourceState, settings: RenderSettings, start: int,
+                     stop: int) -> torch.Tensor:
+        """Like `render`, but the generator's raw (n, 3, S, S) float32 output in [0, 1]."""
+        return torch.cat([images.float() for images in
+                          self.batches(state, settings, start, stop)])
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
