@@ -14,43 +14,52 @@ from torch import nn
 LEAKY_SLOPE_THIRD = 0.01  # torch's LeakyReLU default, used by the generator's `third` block
 
 
-class SameBlock2d(nn.Module):
+class ConvNorm(nn.Module):
+    """A convolution and its BatchNorm (`conv`, `norm`), 2-D or 3-D: the blocks below."""
+
+    def __init__(self, in_features: int, out_features: int, dims: int,
+                 kernel_size: int = 3) -> None:
+        super().__init__()
+        conv, norm = (nn.Conv2d, nn.BatchNorm2d) if dims == 2 else (nn.Conv3d, nn.BatchNorm3d)
+        self.conv = conv(in_features, out_features, kernel_size, padding=kernel_size // 2)
+        self.norm = norm(out_features)
+
+    def conv_norm_relu(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.norm(self.conv(x)), inplace=True)
+
+
+class SameBlock2d(ConvNorm):
     """Conv + BatchNorm + (leaky) ReLU at unchanged resolution."""
 
     def __init__(self, in_features: int, out_features: int, kernel_size: int = 3,
                  leaky: bool = False) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_features, out_features, kernel_size, padding=kernel_size // 2)
-        self.norm = nn.BatchNorm2d(out_features)
+        super().__init__(in_features, out_features, 2, kernel_size)
         self.slope = LEAKY_SLOPE_THIRD if leaky else 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(self.conv(x))
-        return F.leaky_relu(x, self.slope, inplace=True) if self.slope else F.relu(x, inplace=True)
+        if not self.slope:
+            return self.conv_norm_relu(x)
+        return F.leaky_relu(self.norm(self.conv(x)), self.slope, inplace=True)
 
 
-class DownBlock2d(nn.Module):
+class DownBlock2d(ConvNorm):
     """Conv 3x3 + BatchNorm + ReLU, then 2x2 average pooling."""
 
     def __init__(self, in_features: int, out_features: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
-        self.norm = nn.BatchNorm2d(out_features)
+        super().__init__(in_features, out_features, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool2d(F.relu(self.norm(self.conv(x)), inplace=True), 2)
+        return F.avg_pool2d(self.conv_norm_relu(x), 2)
 
 
-class DownBlock3d(nn.Module):
+class DownBlock3d(ConvNorm):
     """Conv 3x3x3 + BatchNorm + ReLU, then average pooling of height and width (not depth)."""
 
     def __init__(self, in_features: int, out_features: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv3d(in_features, out_features, 3, padding=1)
-        self.norm = nn.BatchNorm3d(out_features)
+        super().__init__(in_features, out_features, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.norm(self.conv(x)), inplace=True)
+        x = self.conv_norm_relu(x)
         if x.dtype != torch.bfloat16 and not x.is_contiguous(
                 memory_format=torch.channels_last_3d):
             return F.avg_pool3d(x, (1, 2, 2))
@@ -61,17 +70,14 @@ class DownBlock3d(nn.Module):
         return F.avg_pool2d(slices, 2).view(n, d, c, h // 2, w // 2).transpose(1, 2)
 
 
-class UpBlock3d(nn.Module):
+class UpBlock3d(ConvNorm):
     """Nearest upsampling of height and width, then Conv 3x3x3 + BatchNorm + ReLU."""
 
     def __init__(self, in_features: int, out_features: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv3d(in_features, out_features, 3, padding=1)
-        self.norm = nn.BatchNorm3d(out_features)
+        super().__init__(in_features, out_features, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest")
-        return F.relu(self.norm(self.conv(x)), inplace=True)
+        return self.conv_norm_relu(F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
 
 
 class ResBlock3d(nn.Module):
