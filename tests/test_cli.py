@@ -55,3 +55,18 @@ def test_verify_passes_on_the_groups_that_are_there(tmp_path: Path, checkpoints:
     result = run_cli("weights", "verify", "--dir", str(checkpoints), "--group", "core")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "missing" not in result.stdout and result.stdout.count("synthetic") >= 3
+
+
+def test_generate_has_one_flag_per_option_and_parses_to_the_options() -> None:
+    from sadtalker.cli import build_parser
+    from sadtalker.options import DEFAULTS, GenerateOptions, option_specs
+
+    base = ["generate", "--image", "x.png", "--audio", "y.wav", "--out", "o.mp4"]
+    args = vars(build_parser().parse_args(base))
+    names = [spec.name for spec in option_specs()]
+    assert GenerateOptions(**{name: args[name] for name in names}) == DEFAULTS
+    args = vars(build_parser().parse_args(base + [
+        "--size", "512", "--still", "--input-yaw", "-10", "10", "--precision", "fp32",
+        "--expression-scale", "1.5"]))
+    assert GenerateOptions(**{name: args[name] for name in names}) == GenerateOptions(
+        size=512, still=True, input_yaw=(-10.0, 10.0), precision="fp32", expression_scale=1.5)

@@ -87,3 +87,19 @@ def test_cpu_class_follows_torchs_view_of_the_cpu(monkeypatch):
         monkeypatch.setattr(torch.cpu, "_is_avx512_supported", lambda a=avx512: a)
         assert cpu.cpu_class() is expected
     cpu.cpu_class.cache_clear()
+
+
+def test_json_round_trip_keeps_every_option():
+    opts = GenerateOptions(preprocess="full", size=512, input_roll=[-5, 5], seed=3,
+                           precision="fp32")
+    assert GenerateOptions.from_json(opts.to_json()) == opts
+
+
+def test_every_option_has_a_help_and_a_choice_type_where_values_are_fixed():
+    from sadtalker.options import Size, option_specs
+
+    specs = {spec.name: spec for spec in option_specs()}
+    assert all(spec.help for spec in specs.values())
+    assert specs["size"].choices is Size and specs["preprocess"].choices is Preprocess
+    assert specs["input_yaw"].is_list and specs["input_yaw"].item_type is float
+    assert specs["seed"].choices is None and not specs["seed"].is_list
