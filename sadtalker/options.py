@@ -67,7 +67,7 @@ class Precision(str, Enum):
 
     AUTO = "auto"  # the fastest path this CPU computes natively: bf16 or fp32
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-4), on any CPU
-    BF16 = "bf16"  # ~2x fewer seconds per frame, ~42 dB PSNR vs fp32; native bf16 CPUs only
+    BF16 = "bf16"  # faster, close to fp32 (README, "Performance"); native bf16 CPUs only
 
     def runs_on(self, cpu: CpuClass) -> bool:
         """Whether `cpu` computes this precision natively (AUTO runs anywhere)."""

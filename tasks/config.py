@@ -60,7 +60,7 @@ RENDER_CPUS = 2
 LIGHT = Resources(cpu=str(LIGHT_CPUS), mem="1Gi")
 FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
 # Render pod memory covers the largest peak RSS of the render stage that bench/pipeline_stages.py
-# measures on any CPU class (512 in fp32, the path of CPUs without native bf16: 5.66 GiB;
+# measures on any CPU class (the largest is 512 in fp32, the path of CPUs without native bf16;
 # README, "Performance and cost"). Frames stream to the encoder one batch at a time, so memory
 # does not depend on the chunk's length; it grows with the size, the batch size and the photo.
 RENDER = Resources(cpu=str(RENDER_CPUS), mem="7Gi")
