@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from sadtalker import cpu
+from sadtalker.npz import load_coefficients
 from sadtalker.process_memory import peak_rss_gib
 
 log = logging.getLogger("bench.pipeline_stages")
@@ -43,6 +43,7 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
     from sadtalker.chunks import Chunk
     from sadtalker.face.prepare import prepare_face
     from sadtalker.face.prepared import PreparedFace
+    from sadtalker.npz import save_coefficients
     from sadtalker.options import GenerateOptions
 
     opts = GenerateOptions(**options).with_resolved_precision()
@@ -56,19 +57,19 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
         coeffs = pipeline.make_coefficients(AudioFeatures.load(work / "mel.npz"),
                                             PreparedFace.load(work / "face.npz"),
                                             opts, checkpoints)
-        np.save(work / "coeffs.npy", coeffs)
+        save_coefficients(work / "coeffs.npz", coeffs)
     elif stage in ("render_load", "render"):
         context = pipeline.ChunkRenderer.load(inputs / "astronaut.png",
                                               PreparedFace.load(work / "face.npz"),
                                               opts, checkpoints)
         if stage == "render":
-            coeffs = np.load(work / "coeffs.npy")
+            coeffs = load_coefficients(work / "coeffs.npz")
             begin = time.perf_counter()
             pipeline.render_segment(context, coeffs, Chunk(0, 0, len(coeffs)),
                                     work / "segment.mp4")
             (work / "render_seconds.txt").write_text(str(time.perf_counter() - begin))
     elif stage == "stitch":
-        frames = len(np.load(work / "coeffs.npy"))
+        frames = len(load_coefficients(work / "coeffs.npz"))
         pipeline.stitch_video([work / "segment.mp4"], inputs / "speech.wav", frames,
                               work / "out.mp4")
 
@@ -127,7 +128,7 @@ def main() -> None:
             for stage in STAGES:
                 results[stage].append(measure(stage, work, options, args.checkpoints))
             render_seconds.append(float((work / "render_seconds.txt").read_text()))
-        frames = len(np.load(work / "coeffs.npy"))
+        frames = len(load_coefficients(work / "coeffs.npz"))
 
     log.info("%s", cpu.describe())
     log.info("%s, %.1f s clip (%d frames), median of %d, one process per stage:",
