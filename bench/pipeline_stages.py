@@ -25,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from sadtalker import cpu
 from sadtalker.npz import load_coefficients
 from sadtalker.process_memory import peak_rss_gib
