@@ -22,16 +22,18 @@ class PodLost(RuntimeError):
     """Stands in for whatever kills a render mid-way."""
 
 
-def fail_after(calls: int, render):
-    """`render` that raises on its call number `calls + 1` (one call per batch)."""
+def fail_after(batches: int, render_batches):
+    """`Renderer.batches` that raises instead of yielding batch number `batches + 1` (counted
+    over all its calls)."""
     count = 0
 
     def flaky(*args, **kwargs):
         nonlocal count
-        count += 1
-        if count > calls:
-            raise PodLost(f"render call {count}")
-        return render(*args, **kwargs)
+        for images in render_batches(*args, **kwargs):
+            count += 1
+            if count > batches:
+                raise PodLost(f"render batch {count}")
+            yield images
 
     return flaky
 
@@ -48,8 +50,8 @@ def test_a_run_failing_mid_chunk_leaves_no_output_and_no_temp_files(
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     # chunks of 4 frames: chunk 0 is written whole, chunk 1 dies after its first batch
-    monkeypatch.setattr(Renderer, "render", fail_after(3, Renderer.render))
-    with pytest.raises(PodLost, match="render call 4"):
+    monkeypatch.setattr(Renderer, "batches", fail_after(3, Renderer.batches))
+    with pytest.raises(PodLost, match="render batch 4"):
         pipeline.generate(example_inputs["image"], speech, out_dir / "talking.mp4", OPTIONS,
                           checkpoints=checkpoints, landmarks=example_inputs["landmarks"],
                           chunk_frames=4)
@@ -67,14 +69,14 @@ def test_a_retried_chunk_equals_an_uninterrupted_one(
     chunk = Chunk(1, 4, 8)
     clean = pipeline.render_segment(context, coeffs, chunk, tmp_path / "clean.mp4")
 
-    render = context.renderer.render
-    context.renderer.render = fail_after(1, render)  # this pod dies after one batch
+    render = context.renderer.batches
+    context.renderer.batches = fail_after(1, render)  # this pod dies after one batch
     segment = tmp_path / "segment-00001.mp4"
     with pytest.raises(PodLost):
         pipeline.render_segment(context, coeffs, chunk, segment)
     assert [p.name for p in tmp_path.iterdir()] == ["clean.mp4"]  # no partial segment
 
-    context.renderer.render = render  # the retry, in the same process as a local map runs it
+    context.renderer.batches = render  # the retry, in the same process as a local map runs it
     retried = pipeline.render_segment(context, coeffs, chunk, segment)
     assert retried.read_bytes() == clean.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.mp4", "segment-00001.mp4"]
