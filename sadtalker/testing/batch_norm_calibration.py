@@ -27,8 +27,9 @@ def calibrate_batch_norms(*modules: nn.Module, unbiased: bool = True) -> Iterato
     statistics; at the end it keeps their average over its calls as its running statistics.
 
     `unbiased` stores the sample variance, as PyTorch's training does; False stores the
-    population variance, the one the calls normalised with, so that the network then
-    reproduces the calibration passes exactly. The modules are left in eval mode.
+    population variance, the one each call normalised with, so that a layer called once (or
+    on one input) then reproduces its calibration output exactly. The modules are left in
+    eval mode; `num_batches_tracked` is not touched (eval mode does not read it).
     """
     norms = [layer for module in modules for layer in module.modules()
              if isinstance(layer, nn.modules.batchnorm._BatchNorm)]

@@ -16,6 +16,7 @@ from sadtalker.enhance import FACE_SIZE, gfpgan_v14, parsenet, retinaface
 from sadtalker.testing.astronaut import astronaut_crop
 from sadtalker.testing.batch_norm_calibration import calibrate_batch_norms
 from sadtalker.testing.checkpoints import write_torch
+from sadtalker.testing.random_init import global_seed
 
 FACE_BOX = (20, 260, 120, 360)  # top, bottom, left, right of the crop calibrated on
 RETINAFACE_MEAN_BGR = (104.0, 117.0, 123.0)  # RetinaFace takes BGR pixels minus this, unscaled
@@ -31,8 +32,7 @@ def _face_input(size: int) -> torch.Tensor:
 def write_enhancer_files(directory: Path, seed: int) -> list[Path]:
     """Write random-weight GFPGANv1.4.pth, detection_Resnet50_Final.pth, parsing_parsenet.pth."""
     directory.mkdir(parents=True, exist_ok=True)
-    with torch.random.fork_rng(devices=[]):  # module initialisers draw from the global RNG
-        torch.manual_seed(seed)
+    with global_seed(seed):  # module initialisers draw from the global RNG
         gfpgan, detector, parser = gfpgan_v14(), retinaface(), parsenet()
     bgr = (_face_input(RETINAFACE_INPUT_SIZE).flip(1) + 1) * 127.5
     with calibrate_batch_norms(detector):

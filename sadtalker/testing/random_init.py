@@ -1,8 +1,10 @@
-"""Seeded random initialisation of convolutions and linear layers, drawn from a generator
-passed in (never torch's global RNG), so the same seed gives the same weights."""
+"""Seeded random initialisation, so the same seed gives the same weights: of convolutions and
+linear layers from a generator passed in, and of modules whose constructors draw from torch's
+global RNG within `global_seed`."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 
@@ -37,3 +39,11 @@ def fan_in_uniform_(module: nn.Module, rng: torch.Generator) -> None:
         for layer in module.modules():
             if isinstance(layer, nn.modules.batchnorm._BatchNorm):
                 layer.reset_parameters()
+
+
+@contextlib.contextmanager
+def global_seed(seed: int) -> Iterator[None]:
+    """Torch's global CPU RNG seeded with `seed` within the block, and as it was after it."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

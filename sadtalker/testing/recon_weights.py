@@ -17,6 +17,7 @@ from sadtalker.face.recon import RECON_PREFIX, ReconNet
 from sadtalker.options import Preprocess
 from sadtalker.testing.astronaut import astronaut, astronaut_landmarks
 from sadtalker.testing.batch_norm_calibration import calibrate_batch_norms
+from sadtalker.testing.random_init import global_seed
 
 OUTPUT_STD = 0.1
 CALIBRATION_SIZE = 256
@@ -33,8 +34,7 @@ def calibration_faces() -> torch.Tensor:
 
 def recon_weights(seed: int) -> dict[str, torch.Tensor]:
     """Seeded random `face_3drecon.*` tensors with calibrated BatchNorm statistics."""
-    with torch.random.fork_rng(devices=[]):  # torchvision's initialisers use the global RNG
-        torch.manual_seed(seed)
+    with global_seed(seed):  # torchvision's initialisers use the global RNG
         net = ReconNet()
         for head in net.final_layers:
             nn.init.normal_(head.weight)
