@@ -44,7 +44,7 @@ from sadtalker.process_memory import peak_rss_gib
 from sadtalker.render import Renderer
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, SourceState
 from sadtalker.render.spade_decoder import LEAKY_SLOPE, SPADEResBlock
-from sadtalker.testing.astronaut import astronaut_crop
+from sadtalker.testing.example_inputs import astronaut_crop
 from sadtalker.testing.render_weights import mapping_weights, render_weights
 
 log = logging.getLogger("bench.render_speed")

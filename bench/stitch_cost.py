@@ -48,7 +48,7 @@ from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.cost import RenderCost
 from sadtalker.options import MAX_AUDIO_SECONDS, GenerateOptions
 from sadtalker.process_memory import peak_rss_bytes
-from sadtalker.testing.speech import speak
+from sadtalker.testing.example_inputs import speak
 
 log = logging.getLogger("bench.stitch_cost")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sadtalker.cpu import cpu_class
-from sadtalker.testing.astronaut import astronaut_landmarks as read_astronaut_landmarks
+from sadtalker.testing.example_inputs import astronaut_landmarks as read_astronaut_landmarks
 from sadtalker.testing.example_inputs import write_example_inputs
 
 

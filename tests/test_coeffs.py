@@ -19,7 +19,7 @@ from sadtalker.coeffs.generate import smooth_pose
 from sadtalker.errors import CheckpointError, InputError, OptionError
 from sadtalker.testing.checkpoints import write_safetensors
 from sadtalker.testing.coeff_weights import coeff_weights
-from sadtalker.testing.speech import speak, synthetic_voice
+from sadtalker.testing.example_inputs import speak, synthetic_voice
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "coeffs_reference.json").read_text())

@@ -20,7 +20,7 @@ from skimage import data
 
 from sadtalker.checksum import file_sha256
 from sadtalker.options import DEFAULTS, GenerateOptions
-from sadtalker.testing.speech import speak
+from sadtalker.testing.example_inputs import speak
 from tasks.cache import HashedAudio, HashedImage, code_identity, code_version
 from tasks.crop_and_extract import crop_and_extract
 from tasks.types import AudioFile, ImageFile

@@ -19,7 +19,7 @@ from skimage import data
 
 from sadtalker import pipeline
 from sadtalker.options import DEFAULTS
-from sadtalker.testing.speech import speak
+from sadtalker.testing.example_inputs import speak
 from tasks.audio_to_mel import audio_to_mel
 from tasks.ingest import ingest
 from tasks.types import AudioFile, ImageFile, NpzFile

@@ -13,7 +13,7 @@ from sadtalker.chunks import Chunk
 from sadtalker.face.prepare import prepare_face
 from sadtalker.options import GenerateOptions
 from sadtalker.render.renderer import Renderer
-from sadtalker.testing.speech import speak
+from sadtalker.testing.example_inputs import speak
 
 OPTIONS = GenerateOptions(batch_size=2, seed=5)
 

@@ -12,7 +12,7 @@ import skimage.data
 
 from sadtalker import pipeline
 from sadtalker.options import GenerateOptions
-from sadtalker.testing.speech import speak
+from sadtalker.testing.example_inputs import speak
 from sadtalker.video import probe, read_frames
 
 ASTRONAUT = np.asarray(skimage.data.astronaut()).astype(int)

@@ -15,8 +15,8 @@ from sadtalker.errors import CheckpointError, ImageError, InputError
 from sadtalker.options import GenerateOptions, Precision
 from sadtalker.render import Renderer
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX
-from sadtalker.testing.astronaut import astronaut_crop
 from sadtalker.testing.checkpoints import write_safetensors
+from sadtalker.testing.example_inputs import astronaut_crop
 from sadtalker.testing.render_weights import mapping_weights, render_weights
 
 SEED = 0

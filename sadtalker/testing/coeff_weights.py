@@ -21,8 +21,8 @@ from sadtalker.coeffs.audio2pose import LATENT, NUM_STYLES, SEQ_LEN, Audio2Pose
 from sadtalker.coeffs.audio_encoder import EMBEDDING
 from sadtalker.coeffs.loading import EXP_PREFIX, POSE_PREFIX
 from sadtalker.testing.batch_norm_calibration import calibrate_batch_norms
+from sadtalker.testing.example_inputs import synthetic_voice
 from sadtalker.testing.random_init import he_normal_
-from sadtalker.testing.speech import synthetic_voice
 
 CALIBRATION_SECONDS = 4.0
 EXP_AUDIO_STD = 0.3  # spread of the audio-driven part of each expression coefficient

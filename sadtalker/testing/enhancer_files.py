@@ -13,9 +13,9 @@ import torch
 
 from sadtalker import weights
 from sadtalker.enhance import FACE_SIZE, gfpgan_v14, parsenet, retinaface
-from sadtalker.testing.astronaut import astronaut_crop
 from sadtalker.testing.batch_norm_calibration import calibrate_batch_norms
 from sadtalker.testing.checkpoints import write_torch
+from sadtalker.testing.example_inputs import astronaut_crop
 from sadtalker.testing.random_init import global_seed
 
 FACE_BOX = (20, 260, 120, 360)  # top, bottom, left, right of the crop calibrated on

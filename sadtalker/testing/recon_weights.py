@@ -8,6 +8,7 @@ give, so the stages downstream see plausible values.
 from __future__ import annotations
 
 import numpy as np
+import skimage.data
 import torch
 from torch import nn
 
@@ -15,8 +16,8 @@ from sadtalker.face.align import align_face
 from sadtalker.face.crop import crop_face
 from sadtalker.face.recon import RECON_PREFIX, ReconNet
 from sadtalker.options import Preprocess
-from sadtalker.testing.astronaut import astronaut, astronaut_landmarks
 from sadtalker.testing.batch_norm_calibration import calibrate_batch_norms
+from sadtalker.testing.example_inputs import astronaut_landmarks
 from sadtalker.testing.random_init import global_seed
 
 OUTPUT_STD = 0.1
@@ -25,7 +26,7 @@ CALIBRATION_SIZE = 256
 
 def calibration_faces() -> torch.Tensor:
     """(4, 3, 224, 224) aligned astronaut faces, plain and flipped, slightly shifted."""
-    crop, _, lm = crop_face(astronaut(), astronaut_landmarks(), Preprocess.CROP, CALIBRATION_SIZE)
+    crop, _, lm = crop_face(skimage.data.astronaut(), astronaut_landmarks(), Preprocess.CROP, CALIBRATION_SIZE)
     aligned, _ = align_face(crop, lm)
     face = torch.from_numpy(aligned.astype(np.float32) / 255).permute(2, 0, 1)
     variants = [face, face.flip(2), face.roll(4, 1), face.roll(-4, 2)]

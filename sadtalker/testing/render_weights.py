@@ -20,8 +20,8 @@ from sadtalker.render.mapping import MappingNet
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, empty_module
 from sadtalker.render.spade_decoder import SPADEResBlock
 from sadtalker.render.spectral_norm import ORIG, U, V, spectral_sigma
-from sadtalker.testing.astronaut import astronaut_crop
 from sadtalker.testing.batch_norm_calibration import calibrate_batch_norms
+from sadtalker.testing.example_inputs import astronaut_crop
 from sadtalker.testing.random_init import fan_in_uniform_
 
 POWER_ITERATIONS = 5  # enough for u, v to approach the top singular vectors
