@@ -103,8 +103,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     from sadtalker import weights
-    from sadtalker.examples import write_example_inputs
-    from sadtalker.synthetic import synthesize
+    from sadtalker.testing.checkpoints import synthesize
+    from sadtalker.testing.example_inputs import write_example_inputs
 
     # not in the stage processes
     from tasks.config import FACE_CPUS, LIGHT_CPUS, RENDER_CPUS, STITCH_CPUS

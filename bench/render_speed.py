@@ -45,7 +45,8 @@ from sadtalker.render import Renderer
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, SourceState
 from sadtalker.render.settings import RenderSettings
 from sadtalker.render.spade_decoder import LEAKY_SLOPE, SPADEResBlock
-from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
+from sadtalker.testing.example_inputs import astronaut_crop
+from sadtalker.testing.render_weights import mapping_weights, render_weights
 
 log = logging.getLogger("bench.render_speed")
 
@@ -137,14 +138,14 @@ def main() -> None:
         log.info("%s skipped: this CPU has no native %s (needs avx512_bf16 or amx_bf16)",
                  skipped.value, skipped.value)
 
-    tensors = synthetic_weights(SEED, args.size)
+    tensors = render_weights(SEED, args.size)
     coeffs = driving_coefficients(CLIP_FRAMES, SEED)
-    source = face_image(args.size)
+    source = astronaut_crop(args.size)
     def build(precision: Precision) -> Renderer:
         return Renderer.from_state_dicts(
             weights.strip_prefix(tensors, KP_PREFIX),
             weights.strip_prefix(tensors, GENERATOR_PREFIX),
-            synthetic_mapping(SEED, FRAME_COEFFS), args.size, FRAME_COEFFS, precision)
+            mapping_weights(SEED, FRAME_COEFFS), args.size, FRAME_COEFFS, precision)
 
     renderers = {precision: build(precision) for precision in measured}
     public = build(Precision.FP32)

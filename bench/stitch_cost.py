@@ -46,9 +46,9 @@ from skimage.data import astronaut
 from sadtalker import cpu, video
 from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.cost import RenderCost
-from sadtalker.examples import speak
 from sadtalker.options import MAX_AUDIO_SECONDS, GenerateOptions
 from sadtalker.process_memory import peak_rss_bytes
+from sadtalker.testing.example_inputs import speak
 
 log = logging.getLogger("bench.stitch_cost")
 

@@ -1,7 +1,8 @@
 """The `sadtalker` command: generate a video, manage checkpoints, write example inputs.
 
-A thin argparse layer over `sadtalker.pipeline`, `sadtalker.weights` and `sadtalker.synthetic`;
-its generation flags follow from `sadtalker.options.GenerateOptions`. Errors the user can fix print as one line.
+A thin argparse layer over `sadtalker.pipeline`, `sadtalker.weights` and `sadtalker.testing`;
+its generation flags follow from `sadtalker.options.GenerateOptions`. Errors the user can fix
+print as one line.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _synthesize(args: argparse.Namespace) -> None:
-    from sadtalker.synthetic import synthesize
+    from sadtalker.testing.checkpoints import synthesize
 
     directory = weights.checkpoint_dir(args.dir)
     for path in synthesize(directory, sizes=args.size or [256], seed=args.seed,
@@ -142,7 +143,7 @@ def _synthesize(args: argparse.Namespace) -> None:
 
 
 def _examples(args: argparse.Namespace) -> None:
-    from sadtalker.examples import write_example_inputs
+    from sadtalker.testing.example_inputs import write_example_inputs
 
     for path in write_example_inputs(args.dir, seconds=args.seconds).values():
         print(path)

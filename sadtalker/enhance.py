@@ -55,7 +55,7 @@ GFPGAN_KEYS = ("params_ema", "params")  # the EMA weights GFPGANer prefers, else
 DATA_PARALLEL_PREFIX = "module."  # facexlib drops it from RetinaFace keys that carry it
 
 
-def _gfpgan_v14() -> GFPGANv1Clean:
+def gfpgan_v14() -> GFPGANv1Clean:
     """The network GFPGANer builds for arch='clean', channel_multiplier=2 (v1.3 / v1.4)."""
     return GFPGANv1Clean(out_size=FACE_SIZE, num_style_feat=512, channel_multiplier=2,
                          decoder_load_path=None, fix_decoder=False, num_mlp=8,
@@ -70,12 +70,14 @@ def _quiet_resnet_construction() -> Iterator[None]:
         yield
 
 
-def _retinaface() -> RetinaFace:
+def retinaface() -> RetinaFace:
+    """facexlib's face detector, as FaceRestoreHelper builds it for GFPGANer."""
     with _quiet_resnet_construction():
         return RetinaFace(network_name="resnet50", half=False, device="cpu")
 
 
-def _parsenet() -> ParseNet:
+def parsenet() -> ParseNet:
+    """facexlib's face parser, as FaceRestoreHelper builds it for GFPGANer's paste-back."""
     return ParseNet(in_size=FACE_SIZE, out_size=FACE_SIZE, parsing_ch=19)
 
 
@@ -89,7 +91,7 @@ class _LocalGFPGANer(GFPGANer):
         self.bg_upsampler = None
         self.device = device
         key, state = weights.load_torch_state(model_path, GFPGAN_KEYS)
-        self.gfpgan = weights.load_strict(_gfpgan_v14(), state, model_path, key)
+        self.gfpgan = weights.load_strict(gfpgan_v14(), state, model_path, key)
         self.gfpgan.eval().to(device)
         try:
             with _quiet_resnet_construction():
@@ -105,7 +107,7 @@ class _LocalGFPGANer(GFPGANer):
 def _check_facexlib_files(directory: Path) -> None:
     """Load the files facexlib reads itself through the strict loader, so that a failure
     inside facexlib becomes an error naming the file and key."""
-    for name, build in ((weights.RETINAFACE, _retinaface), (weights.PARSENET, _parsenet)):
+    for name, build in ((weights.RETINAFACE, retinaface), (weights.PARSENET, parsenet)):
         path = directory / name
         _, state = weights.load_torch_state(path)
         state = {key.removeprefix(DATA_PARALLEL_PREFIX): value for key, value in state.items()}
@@ -166,49 +168,3 @@ class Enhancer:
                     weight=RESTORE_WEIGHT)
                 out[i] = frame if not faces else cv2.cvtColor(restored, cv2.COLOR_BGR2RGB)
         return out
-
-
-def _calibrate_batchnorm(model: torch.nn.Module, inputs: torch.Tensor) -> None:
-    """Set every BatchNorm's running statistics to those of `inputs` (one train-mode pass)."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average: after one pass, exactly these statistics
-    model.train()
-    with torch.no_grad():
-        model(inputs)
-    model.eval()
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.momentum = 0.1  # PyTorch's default, as the official files were trained with
-            module.num_batches_tracked.zero_()
-
-
-def _face_input(size: int) -> torch.Tensor:
-    """The astronaut's face as a normalised (1, 3, size, size) tensor in [-1, 1]."""
-    from skimage.data import astronaut
-
-    face = cv2.resize(astronaut()[20:260, 120:360], (size, size), interpolation=cv2.INTER_AREA)
-    return torch.from_numpy(face).permute(2, 0, 1)[None].float() / 127.5 - 1
-
-
-def synthetic_files(directory: Path, seed: int) -> list[Path]:
-    """Write random-weight GFPGANv1.4.pth, detection_Resnet50_Final.pth, parsing_parsenet.pth.
-
-    Each is built from the class gfpgan/facexlib load it into, in the layout they read
-    (``{'params_ema': state_dict}`` for GFPGAN, plain state dicts for facexlib), seeded;
-    BatchNorm statistics are those of the astronaut's face, so activations stay in range.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    with torch.random.fork_rng(devices=[]):  # module initialisers draw from the global RNG
-        torch.manual_seed(seed)
-        gfpgan, detector, parser = _gfpgan_v14(), _retinaface(), _parsenet()
-    # RetinaFace takes BGR pixels minus its mean (104, 117, 123), unscaled
-    bgr = (_face_input(256).flip(1) + 1) * 127.5
-    _calibrate_batchnorm(detector, bgr - torch.tensor([104.0, 117.0, 123.0]).view(1, 3, 1, 1))
-    _calibrate_batchnorm(parser, _face_input(FACE_SIZE))
-    return [
-        weights.write_torch(directory / weights.GFPGAN, {"params_ema": gfpgan.state_dict()}),
-        weights.write_torch(directory / weights.RETINAFACE, detector.state_dict()),
-        weights.write_torch(directory / weights.PARSENET, parser.state_dict()),
-    ]

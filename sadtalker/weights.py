@@ -23,7 +23,6 @@ from typing import TypeVar
 import torch
 from platformdirs import user_cache_dir
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
 from sadtalker.checksum import file_sha256
@@ -283,22 +282,6 @@ def load_strict(module: M, state: Mapping[str, torch.Tensor], file: str | os.Pat
     return module
 
 
-def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], synthetic: bool = True) -> None:
-    """Write a safetensors file atomically, marking random-weight files in its metadata."""
-    metadata = {SYNTHETIC_METADATA_KEY: "true"} if synthetic else None
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
-
-
-def write_torch(path: Path, obj: object) -> Path:
-    """torch.save atomically: a file under an official name is always whole."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def is_synthetic(path: Path) -> bool:
     """True for files written by `sadtalker weights synthesize` (random weights)."""
     if path.suffix == ".safetensors":
@@ -308,7 +291,7 @@ def is_synthetic(path: Path) -> bool:
         except Exception:  # noqa: BLE001 (an unreadable header is simply not ours)
             return False
         return metadata.get(SYNTHETIC_METADATA_KEY) == "true"
-    manifest = _read_manifest(path.parent)
+    manifest = synthetic_manifest(path.parent)
     digest = manifest.get(path.name)
     return digest is not None and digest == file_sha256(path)
 
@@ -319,20 +302,12 @@ def uses_synthetic_weights(directory: str | os.PathLike[str] | None, size: int) 
     return path.is_file() and is_synthetic(path)
 
 
-def _read_manifest(directory: Path) -> dict[str, str]:
+def synthetic_manifest(directory: Path) -> dict[str, str]:
+    """The directory's manifest of synthetic files (name -> sha256); empty when it has none."""
     manifest = directory / SYNTHETIC_MANIFEST
     if not manifest.is_file():
         return {}
     return json.loads(manifest.read_text())
-
-
-def record_synthetic(directory: Path, paths: Iterable[Path]) -> None:
-    """Add files to the directory's manifest of synthetic files (name -> sha256)."""
-    manifest = _read_manifest(directory)
-    manifest.update({p.name: file_sha256(p) for p in paths})
-    tmp = directory / (SYNTHETIC_MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, directory / SYNTHETIC_MANIFEST)
 
 
 def fingerprint(names: Iterable[str], directory: str | os.PathLike[str] | None = None) -> str:

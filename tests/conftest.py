@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sadtalker import examples
 from sadtalker.cpu import cpu_class
+from sadtalker.testing.example_inputs import astronaut_landmarks as read_astronaut_landmarks
+from sadtalker.testing.example_inputs import write_example_inputs
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def example_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The astronaut portrait, its landmarks and 2.0 s of espeak-ng speech."""
-    return examples.write_example_inputs(tmp_path_factory.mktemp("inputs"), seconds=2.0)
+    return write_example_inputs(tmp_path_factory.mktemp("inputs"), seconds=2.0)
 
 
 @pytest.fixture(scope="session")
@@ -46,13 +47,13 @@ def astronaut_landmarks_file(example_inputs: dict[str, Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def astronaut_landmarks() -> np.ndarray:
-    return examples.astronaut_landmarks()
+    return read_astronaut_landmarks()
 
 
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Synthetic versions of every official file (256 only), shared by the whole session."""
-    from sadtalker.synthetic import synthesize
+    from sadtalker.testing.checkpoints import synthesize
 
     directory = tmp_path_factory.mktemp("checkpoints")
     synthesize(directory, sizes=(256,), seed=0)

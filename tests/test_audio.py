@@ -14,7 +14,7 @@ import soundfile
 
 from sadtalker import audio
 from sadtalker.errors import AudioError
-from sadtalker.examples import speak
+from sadtalker.testing.example_inputs import speak
 
 
 @pytest.fixture(scope="module")

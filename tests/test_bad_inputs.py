@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sadtalker.examples import speak
+from sadtalker.testing.example_inputs import speak
 from sadtalker.video import probe
 
 

@@ -16,9 +16,10 @@ from sadtalker.coeffs import CoeffModels, generate_coefficients, load_coeff_mode
 from sadtalker.coeffs.audio2pose import num_latents
 from sadtalker.coeffs.blink import BLINK, blink_ratios
 from sadtalker.coeffs.generate import smooth_pose
-from sadtalker.coeffs.synthetic import synthetic_voice, synthetic_weights
 from sadtalker.errors import CheckpointError, InputError, OptionError
-from sadtalker.examples import speak
+from sadtalker.testing.checkpoints import write_safetensors
+from sadtalker.testing.coeff_weights import coeff_weights
+from sadtalker.testing.example_inputs import speak, synthetic_voice
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "coeffs_reference.json").read_text())
@@ -29,14 +30,14 @@ SOURCE = np.concatenate([np.linspace(-1, 1, 64),
 
 @pytest.fixture(scope="module")
 def tensors() -> dict[str, torch.Tensor]:
-    return synthetic_weights(0)
+    return coeff_weights(0)
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tensors: dict[str, torch.Tensor], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A safetensors file holding only the audio2exp/audio2pose part of the official file."""
     path = tmp_path_factory.mktemp("ckpt") / weights.SADTALKER_256
-    weights.write_safetensors(path, tensors, synthetic=True)
+    write_safetensors(path, tensors)
     return path
 
 
@@ -66,7 +67,7 @@ def test_synthetic_weights_have_the_official_keys_shapes_dtypes(tensors) -> None
 
 def test_load_is_strict(tensors, tmp_path: Path) -> None:
     path = tmp_path / "broken.safetensors"
-    weights.write_safetensors(path, {k: v for k, v in tensors.items()
+    write_safetensors(path, {k: v for k, v in tensors.items()
                                      if k != "audio2pose.netD_motion.seq.3.bias"})
     with pytest.raises(CheckpointError,
                        match=r"broken\.safetensors \[audio2pose\].*netD_motion\.seq\.3\.bias"):

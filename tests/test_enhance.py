@@ -40,8 +40,10 @@ def enhance_module():
 
 @pytest.fixture(scope="module")
 def enhancer_dir(tmp_path_factory: pytest.TempPathFactory, enhance_module) -> Path:
+    from sadtalker.testing.enhancer_files import write_enhancer_files
+
     directory = tmp_path_factory.mktemp("enhancer")
-    paths = enhance_module.synthetic_files(directory, seed=0)
+    paths = write_enhancer_files(directory, seed=0)
     assert sorted(p.name for p in paths) == sorted(
         [weights.GFPGAN, weights.PARSENET, weights.RETINAFACE])
     return directory
@@ -64,9 +66,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_synthetic_files_have_the_layout_gfpgan_and_facexlib_read(enhancer_dir: Path,
                                                                   enhance_module) -> None:
     expected = {
-        weights.RETINAFACE: enhance_module._retinaface().state_dict(),
-        weights.PARSENET: enhance_module._parsenet().state_dict(),
-        weights.GFPGAN: enhance_module._gfpgan_v14().state_dict(),
+        weights.RETINAFACE: enhance_module.retinaface().state_dict(),
+        weights.PARSENET: enhance_module.parsenet().state_dict(),
+        weights.GFPGAN: enhance_module.gfpgan_v14().state_dict(),
     }
     for name, reference in expected.items():
         state = torch.load(enhancer_dir / name, weights_only=True)  # as gfpgan/facexlib load

@@ -17,13 +17,13 @@ from skimage import data
 from sadtalker import weights
 from sadtalker.errors import CheckpointError, LandmarksError, NoFaceError
 from sadtalker.face.landmarks import Landmarker, load_landmarks
-from sadtalker.face.synthetic_landmarker import write_face_alignment_files
+from sadtalker.testing.landmarker_files import write_landmarker_files
 
 
 @pytest.fixture(scope="module")
 def landmarker_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("fa")
-    write_face_alignment_files(directory, seed=0)
+    write_landmarker_files(directory, seed=0)
     return directory
 
 

@@ -23,8 +23,9 @@ from sadtalker.face.align import align_face
 from sadtalker.face.crop import crop_face
 from sadtalker.face.extract import extract_face
 from sadtalker.face.recon import ReconNet, load_recon, regress
-from sadtalker.face.synthetic import synthetic_weights
 from sadtalker.options import Preprocess
+from sadtalker.testing.checkpoints import write_safetensors
+from sadtalker.testing.recon_weights import recon_weights
 
 DATA = Path(__file__).parent / "data"
 
@@ -32,7 +33,7 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture(scope="module")
 def recon_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("recon") / weights.SADTALKER_256
-    weights.write_safetensors(path, synthetic_weights(0))
+    write_safetensors(path, recon_weights(0))
     return path
 
 
@@ -41,7 +42,7 @@ def test_synthetic_weights_have_the_official_keys_shapes_and_dtypes():
     for line in (DATA / "face_recon_keys.tsv").read_text().splitlines():
         key, shape, dtype = line.split("\t")
         official[key] = (shape, dtype)
-    tensors = synthetic_weights(0)
+    tensors = recon_weights(0)
     assert set(tensors) == set(official)
     for key, tensor in tensors.items():
         assert (str(tuple(tensor.shape)), str(tensor.dtype)) == official[key], key
@@ -60,10 +61,10 @@ def test_output_matches_the_public_reconnet(recon_file):
 
 
 def test_missing_key_is_a_checkpoint_error(tmp_path):
-    tensors = synthetic_weights(0)
+    tensors = recon_weights(0)
     tensors.pop("face_3drecon.final_layers.6.bias")
     path = tmp_path / weights.SADTALKER_256
-    weights.write_safetensors(path, tensors)
+    write_safetensors(path, tensors)
     with pytest.raises(CheckpointError,
                        match=r"256\.safetensors \[face_3drecon\].*final_layers\.6\.bias"):
         load_recon(path)
@@ -84,7 +85,7 @@ def test_extract_face_all_modes(recon_file, astronaut_landmarks, mode, size):
 
 
 def test_recon_is_deterministic_for_a_seed():
-    a, b = synthetic_weights(3), synthetic_weights(3)
+    a, b = recon_weights(3), recon_weights(3)
     assert all(torch.equal(a[k], b[k]) for k in a)
     net = ReconNet()
     floats = [*net.parameters(), *(b for b in net.buffers() if b.is_floating_point())]

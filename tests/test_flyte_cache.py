@@ -19,8 +19,8 @@ from PIL import Image
 from skimage import data
 
 from sadtalker.checksum import file_sha256
-from sadtalker.examples import speak
 from sadtalker.options import DEFAULTS, GenerateOptions, Size
+from sadtalker.testing.example_inputs import speak
 from tasks.cache import HashedAudio, HashedImage, code_identity, code_version
 from tasks.crop_and_extract import crop_and_extract
 from tasks.types import AudioFile, ImageFile

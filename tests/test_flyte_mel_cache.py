@@ -18,8 +18,8 @@ from PIL import Image
 from skimage import data
 
 from sadtalker import pipeline
-from sadtalker.examples import speak
 from sadtalker.options import DEFAULTS
+from sadtalker.testing.example_inputs import speak
 from tasks.audio_to_mel import audio_to_mel
 from tasks.ingest import ingest
 from tasks.types import AudioFile, ImageFile, NpzFile

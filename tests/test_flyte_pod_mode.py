@@ -25,7 +25,8 @@ from flyte_pod import (
 )
 from flytekit.types.file import FlyteFile
 
-from sadtalker import examples, video
+from sadtalker import video
+from sadtalker.testing.example_inputs import write_example_inputs
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = "ghcr.io/acme/sadtalker-flyte:1"
@@ -66,7 +67,7 @@ def test_talking_head_runs_node_by_node_as_pods(packaged: Package, pod_bin: Path
                                                 tmp_path: Path, checkpoints: Path) -> None:
     from workflows.talking_head import talking_head
 
-    inputs = examples.write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
+    inputs = write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
     pods = PodMode(packaged, tmp_path / "store", pod_bin)
     outputs = pods.run_launch_plan(TALKING_HEAD, literals(talking_head.python_interface.inputs, {
         "image": FlyteFile(str(inputs["image"])), "audio": FlyteFile(str(inputs["audio"])),
@@ -86,7 +87,7 @@ def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(
         packaged: Package, pod_bin: Path, tmp_path: Path, checkpoints: Path) -> None:
     from workflows.batch import talking_head_batch
 
-    clips = {seconds: examples.write_example_inputs(tmp_path / f"clip-{seconds}", seconds=seconds)
+    clips = {seconds: write_example_inputs(tmp_path / f"clip-{seconds}", seconds=seconds)
              for seconds in (0.16, SECONDS)}
     image = clips[SECONDS]["image"]
     pods = PodMode(packaged, tmp_path / "store", pod_bin)

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from diskcache import Cache
 
-from sadtalker import examples, video
+from sadtalker import video
+from sadtalker.testing.example_inputs import write_example_inputs
 
 REPO = Path(__file__).resolve().parent.parent
 SECONDS = 0.24  # 6 frames at 25 fps, batches of 2
@@ -53,7 +54,7 @@ def pyflyte_run(inputs: dict[str, Path], audio: Path, checkpoints: Path, home: P
 
 def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
         tmp_path: Path, checkpoints: Path) -> None:
-    inputs = examples.write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
+    inputs = write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
     home = tmp_path / "home"
     first = pyflyte_run(inputs, inputs["audio"], checkpoints, home, tmp_path / "run1", CHUNKS)
     info = video.probe(first)

@@ -10,10 +10,10 @@ import pytest
 
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
-from sadtalker.examples import speak
 from sadtalker.face.prepare import prepare_face
 from sadtalker.options import GenerateOptions
 from sadtalker.render.renderer import Renderer
+from sadtalker.testing.example_inputs import speak
 
 OPTIONS = GenerateOptions(batch_size=2, seed=5)
 

@@ -11,8 +11,8 @@ import pytest
 import skimage.data
 
 from sadtalker import pipeline
-from sadtalker.examples import speak
 from sadtalker.options import GenerateOptions
+from sadtalker.testing.example_inputs import speak
 from sadtalker.video import probe, read_frames
 
 ASTRONAUT = np.asarray(skimage.data.astronaut()).astype(int)

@@ -16,7 +16,9 @@ from sadtalker.options import GenerateOptions, Precision
 from sadtalker.pipeline import render_settings
 from sadtalker.render import Renderer
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX
-from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
+from sadtalker.testing.checkpoints import write_safetensors
+from sadtalker.testing.example_inputs import astronaut_crop
+from sadtalker.testing.render_weights import mapping_weights, render_weights
 
 SEED = 0
 TINY = 128  # the smallest size the hourglasses accept; every layer still runs
@@ -50,14 +52,14 @@ def block_means(frames: torch.Tensor) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def renderer_weights() -> dict[str, torch.Tensor]:
-    return synthetic_weights(SEED, TINY)
+    return render_weights(SEED, TINY)
 
 
 def tiny_renderer(renderer_weights: dict[str, torch.Tensor], coeff_channels: int) -> Renderer:
     return Renderer.from_state_dicts(
         weights.strip_prefix(renderer_weights, KP_PREFIX),
         weights.strip_prefix(renderer_weights, GENERATOR_PREFIX),
-        synthetic_mapping(SEED, coeff_channels), TINY, coeff_channels)
+        mapping_weights(SEED, coeff_channels), TINY, coeff_channels)
 
 
 @pytest.mark.parametrize("case", json.loads(EXPECTED.read_text())["cases"],
@@ -65,7 +67,7 @@ def tiny_renderer(renderer_weights: dict[str, torch.Tensor], coeff_channels: int
 def test_frames_match_the_public_code(renderer_weights, case) -> None:
     renderer = tiny_renderer(renderer_weights, case["coeff_channels"])
     options = GenerateOptions(**case["options"])
-    state = renderer.prepare(face_image(TINY), source_coefficients())
+    state = renderer.prepare(astronaut_crop(TINY), source_coefficients())
     settings = render_settings(renderer, state, clip_coefficients(case["frames"]), options)
     frames = renderer.render_float(state, settings, 0, case["frames"])
     expected = np.array(case["block_means"], dtype=np.float32)
@@ -79,7 +81,7 @@ def test_chunked_render_equals_whole_render(renderer_weights) -> None:
     renderer = tiny_renderer(renderer_weights, FRAME_COEFFS)
     coeffs = clip_coefficients(3)
     options = GenerateOptions(batch_size=2, input_yaw=(-10.0, 10.0))
-    state = renderer.prepare(face_image(TINY), source_coefficients())
+    state = renderer.prepare(astronaut_crop(TINY), source_coefficients())
     settings = render_settings(renderer, state, coeffs, options)
     batches = [len(images) for images in renderer.batches(state, settings, 0, 3)]
     whole = renderer.render(state, settings, 0, 3)
@@ -87,7 +89,7 @@ def test_chunked_render_equals_whole_render(renderer_weights) -> None:
     # each chunk as a separate pod would do it: its own prepare and settings
     parts = []
     for start, stop in ((0, 2), (2, 3)):
-        state = renderer.prepare(face_image(TINY), source_coefficients())
+        state = renderer.prepare(astronaut_crop(TINY), source_coefficients())
         parts.append(renderer.render(state, render_settings(renderer, state, coeffs, options),
                                      start, stop))
     np.testing.assert_array_equal(np.concatenate(parts), whole)
@@ -100,15 +102,15 @@ def test_missing_key_is_named(renderer_weights) -> None:
     with pytest.raises(CheckpointError, match=r"renderer weights \[generator\].*fourth\.bias"):
         Renderer.from_state_dicts(weights.strip_prefix(renderer_weights, KP_PREFIX),
                                   generator_state,
-                                  synthetic_mapping(SEED, FRAME_COEFFS), TINY, FRAME_COEFFS)
+                                  mapping_weights(SEED, FRAME_COEFFS), TINY, FRAME_COEFFS)
 
 
 def test_source_of_the_wrong_size_and_frames_outside_the_clip_are_refused(
         renderer_weights) -> None:
     renderer = tiny_renderer(renderer_weights, FRAME_COEFFS)
     with pytest.raises(ImageError, match="128x128"):
-        renderer.prepare(face_image(256), source_coefficients())
-    state = renderer.prepare(face_image(TINY), source_coefficients())
+        renderer.prepare(astronaut_crop(256), source_coefficients())
+    state = renderer.prepare(astronaut_crop(TINY), source_coefficients())
     with pytest.raises(InputError, match=r"\[2, 5\)"):
         renderer.render(state, render_settings(renderer, state, clip_coefficients(4),
                                                GenerateOptions()), 2, 5)
@@ -117,8 +119,8 @@ def test_source_of_the_wrong_size_and_frames_outside_the_clip_are_refused(
 @pytest.fixture
 def official_files(renderer_weights, tmp_path) -> Path:
     """The renderer's two files at 256, written in the official layout."""
-    weights.write_safetensors(tmp_path / weights.SADTALKER_256, renderer_weights)
-    torch.save({"mapping": synthetic_mapping(SEED, FRAME_COEFFS), "epoch": 229},
+    write_safetensors(tmp_path / weights.SADTALKER_256, renderer_weights)
+    torch.save({"mapping": mapping_weights(SEED, FRAME_COEFFS), "epoch": 229},
                tmp_path / weights.MAPPING_CROP)
     return tmp_path
 
@@ -126,7 +128,7 @@ def official_files(renderer_weights, tmp_path) -> Path:
 def render_official(directory: Path, precision: Precision) -> np.ndarray:
     """Two 256 frames from the official files, as float64 pixels."""
     renderer = Renderer.load(directory, 256, FRAME_COEFFS, precision)
-    state = renderer.prepare(face_image(256), source_coefficients())
+    state = renderer.prepare(astronaut_crop(256), source_coefficients())
     settings = render_settings(renderer, state, clip_coefficients(2),
                                GenerateOptions(batch_size=2))
     frames = renderer.render(state, settings, 0, 2)

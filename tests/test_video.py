@@ -11,7 +11,7 @@ from skimage.data import astronaut
 
 from sadtalker import video
 from sadtalker.errors import SadTalkerError
-from sadtalker.examples import speak
+from sadtalker.testing.example_inputs import speak
 
 NUM_FRAMES = 30  # 1.2 s at 25 fps, shorter than the 2 s speech fixture
 BITS, BLOCK = 5, 16  # each frame's index in binary, one 16 px black or white block per bit

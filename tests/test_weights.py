@@ -16,6 +16,7 @@ from torch import nn
 from sadtalker import weights
 from sadtalker.checksum import file_sha256
 from sadtalker.errors import CheckpointError
+from sadtalker.testing.checkpoints import record_synthetic, write_safetensors, write_torch
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB stands in for a checkpoint file
 
@@ -119,7 +120,7 @@ def test_verify_reports_corrupt_and_missing(tmp_path):
 
 def test_safetensors_prefix_loading_and_synthetic_marker(tmp_path):
     path = tmp_path / weights.SADTALKER_256
-    weights.write_safetensors(path, {"audio2exp.w": torch.ones(2), "audio2pose.w": torch.zeros(3)})
+    write_safetensors(path, {"audio2exp.w": torch.ones(2), "audio2pose.w": torch.zeros(3)})
     assert weights.is_synthetic(path)
     assert weights.uses_synthetic_weights(tmp_path, 256)
     loaded = weights.load_safetensors_prefix(path, "audio2exp")
@@ -133,7 +134,7 @@ def test_manifest_marks_pickled_synthetic_files(tmp_path):
     path = tmp_path / weights.GFPGAN
     torch.save({"params_ema": {}}, path)
     assert not weights.is_synthetic(path)
-    weights.record_synthetic(tmp_path, [path])
+    record_synthetic(tmp_path, [path])
     assert weights.is_synthetic(path)
     [status] = weights.verify(tmp_path, [weights.GFPGAN])
     assert status.state is weights.FileState.SYNTHETIC
@@ -206,8 +207,8 @@ def _synthetic_dir(directory: Path, seed: int = 0) -> Path:
     """Small random-weight files under the names a 256 crop run reads."""
     directory.mkdir()
     torch.manual_seed(seed)
-    weights.write_safetensors(directory / weights.SADTALKER_256, {"w": torch.randn(64, 64)})
-    weights.write_torch(directory / weights.MAPPING_CROP, {"state_dict": torch.randn(32)})
+    write_safetensors(directory / weights.SADTALKER_256, {"w": torch.randn(64, 64)})
+    write_torch(directory / weights.MAPPING_CROP, {"state_dict": torch.randn(32)})
     return directory
 
 
@@ -216,7 +217,7 @@ def test_fingerprint_follows_file_bytes_not_directories(tmp_path):
     first = _synthetic_dir(tmp_path / "a")
     same = _synthetic_dir(tmp_path / "b")  # same seed, same bytes, another directory
     changed = _synthetic_dir(tmp_path / "c")
-    weights.write_torch(changed / weights.MAPPING_CROP, {"state_dict": torch.randn(32)})
+    write_torch(changed / weights.MAPPING_CROP, {"state_dict": torch.randn(32)})
 
     fingerprint = weights.fingerprint(names, first)
     assert fingerprint == weights.fingerprint(names, same) == weights.fingerprint(names[::-1], same)

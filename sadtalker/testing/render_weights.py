@@ -1,18 +1,15 @@
-"""Random-weight renderer checkpoints in the official layout, for tests and benchmarks.
+"""Random-weight renderer tensors in the official layout (`kp_extractor.*`, `generator.*`,
+and the mapping nets' state dicts), for tests and benchmarks.
 
 Weights are drawn from a seeded generator (PyTorch's default fan-in uniform init), spectral-norm
 layers get power-iterated u, v like trained ones, and every BatchNorm's running statistics are
-set from the activations of a real face (the astronaut's) so that activations stay in a sane
-range and the rendered frame has structure instead of saturating.
+those of the activations of a real face (the astronaut's head) so that activations stay in a
+sane range and the rendered frame has structure instead of saturating.
 """
 
 from __future__ import annotations
 
-import math
-
-import cv2
 import numpy as np
-import skimage.data
 import torch
 from torch import nn
 
@@ -23,9 +20,11 @@ from sadtalker.render.mapping import MappingNet
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX, empty_module
 from sadtalker.render.spade_decoder import SPADEResBlock
 from sadtalker.render.spectral_norm import ORIG, U, V, spectral_sigma
+from sadtalker.testing.batch_norm_calibration import calibrate_batch_norms
+from sadtalker.testing.example_inputs import astronaut_crop
+from sadtalker.testing.random_init import fan_in_uniform_
 
 POWER_ITERATIONS = 5  # enough for u, v to approach the top singular vectors
-FACE_BOX = (5, 225, 115, 335)  # rows, cols of a square around the astronaut's face
 KEYPOINT_LOGIT_STD = 0.2  # keeps the keypoint softmax (temperature 0.1) peaked but not one-hot
 ALIGNMENT_INPUT_SCALE = 1 / 256  # alignment offsets are in pixels; keep their weights small
 IMAGE_LOGIT_STD = 1.5  # pre-sigmoid spread of the output image
@@ -33,8 +32,8 @@ DRIVING_SHIFT = 0.05  # keypoint motion (grid units) of the calibration frame
 MAX_CALIBRATION_SIZE = 256  # statistics barely change with size; 512 would cost 4x the time
 
 
-def synthetic_weights(seed: int, size: int,
-                      calibration_size: int | None = None) -> dict[str, torch.Tensor]:
+def render_weights(seed: int, size: int, calibration_size: int | None = None,
+                   ) -> dict[str, torch.Tensor]:
     """`kp_extractor.*` and `generator.*` tensors exactly as in SadTalker_V0.0.2_<size>.
 
     BatchNorm statistics are calibrated on the astronaut at `calibration_size` (default
@@ -44,12 +43,12 @@ def synthetic_weights(seed: int, size: int,
     rng = torch.Generator().manual_seed(seed)
     detector = empty_module(KeypointDetector)
     generator = empty_module(Generator)
-    _randomize(detector, rng)
-    _randomize(generator, rng)
+    fan_in_uniform_(detector, rng)
+    fan_in_uniform_(generator, rng)
     detector.down.weight.copy_(antialias_kernel(1 / detector.down.step))
     spectral = _spectral_normalize(generator, rng)
     _calibrate(detector, generator,
-               face_image(calibration_size or min(size, MAX_CALIBRATION_SIZE)))
+               astronaut_crop(calibration_size or min(size, MAX_CALIBRATION_SIZE)))
 
     tensors = {f"{KP_PREFIX}.{k}": v.clone() for k, v in detector.state_dict().items()}
     for key, value in generator.state_dict().items():
@@ -62,34 +61,14 @@ def synthetic_weights(seed: int, size: int,
     return tensors
 
 
-def synthetic_mapping(seed: int, coeff_channels: int) -> dict[str, torch.Tensor]:
+def mapping_weights(seed: int, coeff_channels: int) -> dict[str, torch.Tensor]:
     """The MappingNet state dict stored under checkpoint['mapping'] (FRAME_COEFFS or
     SOURCE_COEFFS inputs)."""
     rng = torch.Generator().manual_seed(seed)
     mapping = empty_module(lambda: MappingNet(coeff_channels))
-    _randomize(mapping, rng)
+    fan_in_uniform_(mapping, rng)
     mapping.first[0].weight[:, ALIGNMENT] *= ALIGNMENT_INPUT_SCALE
     return {k: v.clone() for k, v in mapping.state_dict().items()}
-
-
-def face_image(size: int) -> np.ndarray:
-    """A real face: the astronaut's head, (size, size, 3) uint8 RGB."""
-    top, bottom, left, right = FACE_BOX
-    crop = skimage.data.astronaut()[top:bottom, left:right]
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-
-
-def _randomize(module: nn.Module, rng: torch.Generator) -> None:
-    """PyTorch's default init (uniform, bound 1/sqrt(fan_in)) drawn from `rng`; BN at identity."""
-    with torch.no_grad():
-        for layer in module.modules():
-            if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
-                bound = 1 / math.sqrt(layer.weight[0].numel())
-                layer.weight.uniform_(-bound, bound, generator=rng)
-                if layer.bias is not None:
-                    layer.bias.uniform_(-bound, bound, generator=rng)
-            elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
-                layer.reset_parameters()
 
 
 def _spectral_normalize(generator: Generator, rng: torch.Generator,
@@ -116,12 +95,13 @@ def _spectral_normalize(generator: Generator, rng: torch.Generator,
 
 
 def _calibrate(detector: KeypointDetector, generator: Generator, face: np.ndarray) -> None:
-    """Set BatchNorm running statistics (and two output gains) from activations on `face`."""
+    """Set BatchNorm running statistics (and two output gains) from activations on `face`.
+
+    The statistics stored are those each layer normalised with (population variance), so the
+    image gain measured here holds for the stored network.
+    """
     image = torch.from_numpy(face).permute(2, 0, 1)[None].float() / 255
-    hooks = [layer.register_forward_pre_hook(_set_batch_statistics)
-             for model in (detector, generator) for layer in model.modules()
-             if isinstance(layer, nn.modules.batchnorm._BatchNorm)]
-    with torch.no_grad():
+    with calibrate_batch_norms(detector, generator, unbiased=False):
         logits = detector.kp(detector.predictor(detector.down(image)))
         detector.kp.weight *= KEYPOINT_LOGIT_STD / logits.std()
         detector.kp.bias.zero_()
@@ -130,8 +110,6 @@ def _calibrate(detector: KeypointDetector, generator: Generator, face: np.ndarra
         # Drive with slightly moved source keypoints, as a talking head moves them.
         driving = keypoints + DRIVING_SHIFT * torch.tanh(keypoints.flip(1))
         _set_image_gain(generator, source, keypoints, driving)
-    for hook in hooks:
-        hook.remove()
 
 
 def _set_image_gain(generator: Generator, source: SourceFeatures, kp_source: torch.Tensor,
@@ -149,10 +127,3 @@ def _set_image_gain(generator: Generator, source: SourceFeatures, kp_source: tor
     conv.bias -= logits.mean(dim=(0, 2, 3))
     conv.weight *= gain
     conv.bias *= gain
-
-
-def _set_batch_statistics(layer: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
-    x = inputs[0]
-    dims = [0] + list(range(2, x.dim()))
-    layer.running_mean.copy_(x.mean(dim=dims))
-    layer.running_var.copy_(x.var(dim=dims, unbiased=False))

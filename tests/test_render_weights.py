@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sadtalker.coeff_layout import FRAME_COEFFS, SOURCE_COEFFS
-from sadtalker.render.synthetic import synthetic_mapping, synthetic_weights
+from sadtalker.testing.render_weights import mapping_weights, render_weights
 
 KEYS = Path(__file__).parent / "data" / "render_keys.tsv"
 
@@ -24,7 +24,7 @@ def layout(tensors: dict[str, torch.Tensor], label: str = "") -> dict[str, tuple
 
 
 def test_renderer_weights_have_the_official_layout() -> None:
-    tensors = synthetic_weights(seed=1, size=256, calibration_size=128)
+    tensors = render_weights(seed=1, size=256, calibration_size=128)
     assert layout(tensors) == official(("kp_extractor.", "generator."))
     assert len(tensors) == 461
     # spectral-norm vectors are unit length, as power iteration leaves them
@@ -36,8 +36,8 @@ def test_renderer_weights_have_the_official_layout() -> None:
 
 @pytest.mark.parametrize("channels", [FRAME_COEFFS, SOURCE_COEFFS])
 def test_mapping_has_the_official_layout(channels: int) -> None:
-    state = synthetic_mapping(seed=0, coeff_channels=channels)
+    state = mapping_weights(seed=0, coeff_channels=channels)
     assert layout(state, f"mapping{channels}.") == official((f"mapping{channels}.",))
     # the same seed gives the same weights
-    torch.testing.assert_close(synthetic_mapping(0, channels)["fc_exp.weight"],
+    torch.testing.assert_close(mapping_weights(0, channels)["fc_exp.weight"],
                                state["fc_exp.weight"], rtol=0, atol=0)
