@@ -32,9 +32,16 @@ class CpuClass(str, Enum):
 
 @functools.cache
 def cpu_class() -> CpuClass:
-    """This machine's class, as torch's kernels see it (decided once per process)."""
+    """This machine's class, as torch's kernels see it (decided once per process).
+
+    The CPU's features, capped by the vector width ATen dispatches to: with
+    ``ATEN_CPU_CAPABILITY=avx2`` (and oneDNN capped alike, ``ONEDNN_MAX_CPU_ISA=AVX2``) an
+    AVX-512 machine runs, and is treated as, the AVX2 class.
+    """
     import torch  # deferred: the light Flyte tasks read options without loading torch
 
+    if torch.backends.cpu.get_cpu_capability() != "AVX512":
+        return CpuClass.AVX2
     if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
         return CpuClass.AVX512_BF16
     if torch.cpu._is_avx512_supported():
@@ -55,5 +62,8 @@ def class_flags() -> list[str]:
 
 def describe() -> str:
     """One line naming the class and its flags, e.g. for benchmark output and logs."""
+    import torch
+
     flags = " ".join(class_flags()) or "flags unknown"
-    return f"CPU class {cpu_class().value} ({flags})"
+    return (f"CPU class {cpu_class().value} ({flags}; torch dispatches "
+            f"{torch.backends.cpu.get_cpu_capability()})")

@@ -79,12 +79,15 @@ def test_options_are_resolved_once_for_this_machine(monkeypatch):
 def test_cpu_class_follows_torchs_view_of_the_cpu(monkeypatch):
     from sadtalker import cpu
 
-    for bf16, avx512, expected in ((True, True, CpuClass.AVX512_BF16),
-                                   (False, True, CpuClass.AVX512), (False, False, CpuClass.AVX2)):
+    for bf16, avx512, aten, expected in ((True, True, "AVX512", CpuClass.AVX512_BF16),
+                                         (False, True, "AVX512", CpuClass.AVX512),
+                                         (False, False, "AVX2", CpuClass.AVX2),
+                                         (True, True, "AVX2", CpuClass.AVX2)):  # ATen capped
         cpu.cpu_class.cache_clear()
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda b=bf16: b)
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
         monkeypatch.setattr(torch.cpu, "_is_avx512_supported", lambda a=avx512: a)
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=aten: c)
         assert cpu.cpu_class() is expected
     cpu.cpu_class.cache_clear()
 
