@@ -14,11 +14,17 @@ SECONDS_PER_HOUR = 3600.0
 MAX_EMBEDDED_BYTES = 8 << 20  # the deck is one HTML file the browser downloads whole
 
 
+RUN_START_STAGE = "ingest"  # never cached: it runs in every run, first, so it starts the run
+
+
 def cache_hits(times: list[StageTime]) -> list[bool]:
-    """Which stages this run took from the cache: those that finished before it began. The
-    first stage (ingest, never cached) ran in this run, so its start is the run's."""
-    began = times[0].finished_at - times[0].seconds
-    return [t.finished_at < began for t in times]
+    """Which stages this run took from the cache: those that finished before it began (when
+    its `ingest` started)."""
+    starts = [t.finished_at - t.seconds for t in times if t.stage == RUN_START_STAGE]
+    if len(starts) != 1:
+        raise ValueError(f"the stage times need exactly one {RUN_START_STAGE!r} entry to tell "
+                         f"cache hits, got stages {[t.stage for t in times]}")
+    return [t.finished_at < starts[0] for t in times]
 
 
 def cpu_seconds(times: list[StageTime]) -> float:

@@ -7,6 +7,8 @@ import base64
 import time
 from pathlib import Path
 
+import pytest
+
 from sadtalker.process_memory import peak_rss_gib
 from tasks.deck import (
     MAX_EMBEDDED_BYTES,
@@ -37,6 +39,13 @@ def test_stages_finished_before_the_run_began_are_cache_hits(tmp_path: Path) -> 
     video.write_bytes(b"x")
     html = report_html(video, STORED, times, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
     assert "<td>crop_and_extract</td><td>cache hit</td>" in html
+
+
+def test_the_run_starts_with_ingest_wherever_it_is_listed() -> None:
+    reused = StageTime("crop_and_extract", 30.0, 2.0, 1.1, RUN - 3600)
+    assert cache_hits([reused, *TIMES]) == [True, False, False, False]
+    with pytest.raises(ValueError, match="exactly one 'ingest' entry"):
+        cache_hits(TIMES[1:])
 
 
 def test_cost_is_requested_cpu_seconds_at_the_price() -> None:
