@@ -15,7 +15,7 @@ the call. No public code is copied here.
 
 Run it from the repository root with the project installed (`pip install -e .`). The public
 code needs two packages this project does not: `pip install yacs pydub` (or put them on
-PYTHONPATH). Regenerate on a CPU with AVX-512 or AVX2; the tests' tolerances cover the others.
+PYTHONPATH), and NumPy 1.x (see `load_public`). Regenerate on a CPU with AVX-512 or AVX2; the tests' tolerances cover the others.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ def load_public(checkout: Path) -> None:
     """Make the checkout's `src` package importable (the public code imports `src.*`)."""
     if not (checkout / "src" / "facerender" / "animate.py").is_file():
         sys.exit(f"{checkout} is not a SadTalker checkout (no src/facerender/animate.py)")
+    if int(np.__version__.split(".")[0]) >= 2:
+        sys.exit("the public 3DMM code calls float() on 1-element arrays, which NumPy 2 "
+                 "refuses: put NumPy 1.26 first on the path, e.g. `pip install --target "
+                 "/tmp/np1 numpy==1.26.4` and PYTHONPATH=/tmp/np1")
     install_torchvision_compat()  # the public renderer imports gfpgan -> basicsr
     if not hasattr(Image, "ANTIALIAS"):  # removed in Pillow 10; the public crop's shrink uses it
         Image.ANTIALIAS = Image.LANCZOS
@@ -120,10 +124,21 @@ def injected_draws(seed: int) -> Iterator[None]:
     assert len(asked) == len(drawn["latents"]), f"the public code drew {len(asked)} latents"
 
 
+def flat_translation(solve: Callable) -> Callable:
+    """The public alignment's least-squares step returns its translation as a (2, 1) array,
+    which NumPy >= 1.24 refuses to mix with scalars in `align_img`'s parameter array: the same
+    numbers, handed on as a flat (2,) array."""
+    def wrapper(*args):
+        translation, scale = solve(*args)
+        return np.asarray(translation).reshape(2), scale
+    return wrapper
+
+
 @contextlib.contextmanager
 def given_landmarks(image_landmarks: np.ndarray, crop_landmarks: np.ndarray) -> Iterator[None]:
     """The public crop detects 68 points on the photo and again on the 256 crop (facexlib);
     hand it the given points and the same points mapped into the crop, as this project does."""
+    import src.face3d.util.preprocess as alignment
     import src.utils.croper as croper
 
     class GivenKeypoints:
@@ -133,7 +148,8 @@ def given_landmarks(image_landmarks: np.ndarray, crop_landmarks: np.ndarray) -> 
         def extract_keypoint(self, images, name=None):
             return np.asarray(crop_landmarks, np.float32)[None].repeat(len(images), axis=0)
 
-    with patched(croper, "KeypointExtractor", GivenKeypoints), \
+    with patched(alignment, "POS", flat_translation(alignment.POS)), \
+            patched(croper, "KeypointExtractor", GivenKeypoints), \
             patched(croper.Preprocesser, "get_landmark",
                     lambda self, img: np.asarray(image_landmarks, np.float64).copy()):
         yield
