@@ -32,8 +32,16 @@ from sadtalker.render.renderer import Renderer
 
 EXPECTED = json.loads((Path(__file__).parent / "data" / "pipeline_expected.json").read_text())
 OPTIONS = GenerateOptions(precision=Precision.FP32)  # the defaults, in the public code's precision
-COEFF_TOLERANCE = 1e-4  # measured: see the module's tests
-PIXEL_TOLERANCE = 1e-4
+# Max abs differences measured against the references (made on AVX-512), here and with the
+# kernels held to AVX2 (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2):
+#   source coefficients 5e-8 | 2.2e-5;  clip coefficients 3.2e-6 | 2.2e-5;
+#   frame mean/std 6e-8 | 1.8e-7;  block means 3.7e-6 | 1.8e-5;  single pixels 2.2e-5 | 1.05e-4.
+# A single pixel moves most: the source pose differs by 2e-5 on AVX2 (ResNet-50 summing in
+# another order), which shifts the warp slightly at edges; driven by the public coefficients
+# the AVX2 renderer alone differs by 2.2e-5.
+COEFF_TOLERANCE = 1e-4  # absolute and relative
+MEAN_TOLERANCE = 1e-4  # absolute, for frame means, stds and 16x16 block means
+PIXEL_TOLERANCE = 3e-4  # absolute, for single pixels
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +63,6 @@ def test_inputs_are_the_references(speech_wav) -> None:
 
 
 def test_source_coefficients_match_the_public_code(face) -> None:
-    # 3DMM regressor: 1e-4 relative across CPU classes (tests/test_face_recon.py)
     np.testing.assert_allclose(face.coeffs, EXPECTED["source_coeffs"],
                                atol=COEFF_TOLERANCE, rtol=COEFF_TOLERANCE)
 
@@ -83,7 +90,8 @@ def test_first_frames_match_the_public_code(face, coeffs, checkpoints) -> None:
         "pixels": frames[:, :, half::stride, half::stride],
     }
     for key, values in measured.items():
-        np.testing.assert_allclose(values.numpy(), EXPECTED[key], atol=PIXEL_TOLERANCE, rtol=0,
+        tolerance = PIXEL_TOLERANCE if key == "pixels" else MEAN_TOLERANCE
+        np.testing.assert_allclose(values.numpy(), EXPECTED[key], atol=tolerance, rtol=0,
                                    err_msg=key)
     # the synthetic weights give an image with structure: neither flat nor saturated
     assert 0.2 < frames.mean() < 0.8 and frames.std() > 0.1

@@ -14,8 +14,14 @@ the call. No public code is copied here.
     python tests/data/regenerate.py /path/to/SadTalker --only pipeline
 
 Run it from the repository root with the project installed (`pip install -e .`). The public
-code needs two packages this project does not: `pip install yacs pydub` (or put them on
-PYTHONPATH), and NumPy 1.x (see `load_public`). Regenerate on a CPU with AVX-512 or AVX2; the tests' tolerances cover the others.
+code needs two packages this project does not (yacs, pydub) and NumPy 1.x (it calls float()
+on 1-element arrays); without touching the project's environment:
+
+    pip install --target /tmp/pubdeps yacs pydub numpy==1.26.4
+    PYTHONPATH=/tmp/pubdeps python tests/data/regenerate.py /path/to/SadTalker
+
+The files in tests/data were made from OpenTalker/SadTalker@cd4c046 (each records the commit)
+on an AVX-512 CPU; the tests' tolerances cover the differences on other CPU classes.
 """
 
 from __future__ import annotations
@@ -105,7 +111,7 @@ def injected_draws(seed: int) -> Iterator[None]:
     """The public code draws blinks with `random` and pose latents with `torch.randn`; hand it
     the ones `generate_coefficients` draws for `seed` (for the clip's length, known when the
     blinks are asked for), and check that it asks for exactly as many latents."""
-    import src.generate_batch as generate_batch
+    from src import generate_batch
 
     drawn: dict[str, np.ndarray] = {}
     asked = []
@@ -139,7 +145,7 @@ def given_landmarks(image_landmarks: np.ndarray, crop_landmarks: np.ndarray) -> 
     """The public crop detects 68 points on the photo and again on the 256 crop (facexlib);
     hand it the given points and the same points mapped into the crop, as this project does."""
     import src.face3d.util.preprocess as alignment
-    import src.utils.croper as croper
+    from src.utils import croper
 
     class GivenKeypoints:
         def __init__(self, device):
