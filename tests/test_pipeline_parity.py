@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from sadtalker.coeff_layout import FRAME_COEFFS
+from sadtalker.coeffs.blink import blink_ratios
 from sadtalker.options import GenerateOptions, Precision
 from sadtalker.pipeline import make_coefficients, prepare_audio
 from sadtalker.render.renderer import Renderer
@@ -59,7 +61,10 @@ def coeffs(face, speech_wav, checkpoints) -> np.ndarray:
 
 def test_inputs_are_the_references(speech_wav) -> None:
     assert OPTIONS.seed == EXPECTED["seed"] and OPTIONS.preprocess.value == "crop"
-    assert len(prepare_audio(speech_wav).windows) == round(EXPECTED["seconds"] * 25)
+    frames = len(prepare_audio(speech_wav).windows)
+    assert frames == round(EXPECTED["seconds"] * 25)
+    # the clip is long enough for a blink and two pose latents (32-frame windows, one partial)
+    assert blink_ratios(frames, np.random.default_rng(OPTIONS.seed)).any()
 
 
 def test_source_coefficients_match_the_public_code(face) -> None:
@@ -75,8 +80,6 @@ def test_clip_coefficients_match_the_public_code(coeffs) -> None:
 
 @pytest.mark.slow
 def test_first_frames_match_the_public_code(face, coeffs, checkpoints) -> None:
-    import torch
-
     renderer = Renderer.load(checkpoints, OPTIONS.size, OPTIONS.coeff_channels, OPTIONS.precision)
     frames = renderer.render_float(renderer.prepare(face.crop, face.coeffs), coeffs, 0,
                                    EXPECTED["frames"], OPTIONS)
