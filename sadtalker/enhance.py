@@ -157,14 +157,58 @@ class Enhancer:
             raise ValueError(f"expected (N, H, W, 3) uint8 frames, got {frames.shape} "
                              f"{frames.dtype}")
         out = np.empty_like(frames)
+        for i, frame in enumerate(frames):
+            restored = self._restore(frame)
+            out[i] = frame if restored is None else restored
+        return out
+
+    def fix_face_mask(self, reference: np.ndarray) -> bool:
+        """Blend every later frame's restored face through the mask of `reference`'s.
+
+        GFPGANer pastes a restored face back through a mask from the face parser, run on each
+        restored face aligned to GFPGAN's template: the largest part of the enhancer's cost.
+        Aligned, a talking head's face covers the same template region from frame to frame, so
+        its parse is taken once, from a frame known before any is rendered (the source portrait
+        placed as the frames are), which keeps every frame independent of the chunk it falls
+        in. False, and every frame parsed as before, when `reference` has no face to restore.
+        """
+        helper = self.restorer.face_helper
+        parse = helper.face_parse
+        outputs: list[tuple[torch.Tensor, ...]] = []
+
+        def recorded(face: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            outputs.append(parse(face))
+            return outputs[-1]
+
+        helper.face_parse = recorded
+        try:
+            self._restore(reference)
+        finally:
+            helper.face_parse = parse
+        if not outputs:
+            log.info("no face in the enhancer's reference frame: every frame's face is parsed")
+            return False
+        helper.face_parse = _FixedOutput(outputs[0])
+        return True
+
+    def _restore(self, frame: np.ndarray) -> np.ndarray | None:
+        """`frame` (H, W, 3) uint8 RGB with its central face restored; None if it has none."""
         device = self.restorer.device
         rng_devices = [device.index or 0] if device.type == "cuda" else []
         with torch.inference_mode(), torch.random.fork_rng(devices=rng_devices):
-            for i, frame in enumerate(frames):
-                torch.manual_seed(self.seed)  # the same noise maps for every frame
-                bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-                _, faces, restored = self.restorer.enhance(
-                    bgr, has_aligned=False, only_center_face=True, paste_back=True,
-                    weight=RESTORE_WEIGHT)
-                out[i] = frame if not faces else cv2.cvtColor(restored, cv2.COLOR_BGR2RGB)
-        return out
+            torch.manual_seed(self.seed)  # the same noise maps for every frame
+            _, faces, restored = self.restorer.enhance(
+                cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), has_aligned=False,
+                only_center_face=True, paste_back=True, weight=RESTORE_WEIGHT)
+        return cv2.cvtColor(restored, cv2.COLOR_BGR2RGB) if faces else None
+
+
+class _FixedOutput(torch.nn.Module):
+    """Stands in for the face parser: the output it gave for the reference face, every time."""
+
+    def __init__(self, output: tuple[torch.Tensor, ...]) -> None:
+        super().__init__()
+        self.output = output
+
+    def forward(self, face: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.output

@@ -153,19 +153,25 @@ class ChunkRenderer:
 
             enhancer = FaceEnhancer.load(checkpoints, seed=options.seed,
                                         precision=options.precision)
+        context = cls(renderer, state, enhancer, photo, face.crop_info.paste_box,
+                      face.crop_info.output_size(options.size), options)
+        if enhancer is not None:  # the source, placed as frames are: the face mask's reference
+            enhancer.fix_face_mask(context.place(face.crop[None])[0])
         retain_freed_memory()
-        return cls(renderer, state, enhancer, photo, face.crop_info.paste_box,
-                   face.crop_info.output_size(options.size), options)
+        return context
+
+    def place(self, frames: np.ndarray) -> np.ndarray:
+        """Paste back into the photo (full modes) or restore the crop's aspect."""
+        if self.photo is not None:
+            return paste_back(frames, self.photo, self.paste_box)
+        if self.output_size != frames.shape[2:0:-1]:
+            return np.stack([cv2.resize(f, self.output_size) for f in frames])
+        return frames
 
     def finish(self, frames: np.ndarray) -> np.ndarray:
-        """Paste back into the photo (full modes) or restore the crop's aspect, then enhance."""
-        if self.photo is not None:
-            frames = paste_back(frames, self.photo, self.paste_box)
-        elif self.output_size != frames.shape[2:0:-1]:
-            frames = np.stack([cv2.resize(f, self.output_size) for f in frames])
-        if self.enhancer is not None:
-            frames = self.enhancer.enhance(frames)
-        return frames
+        """Place the rendered crops (`place`), then enhance."""
+        frames = self.place(frames)
+        return frames if self.enhancer is None else self.enhancer.enhance(frames)
 
     def batches(self, coeffs: np.ndarray, chunk: Chunk,
                 progress: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:

@@ -150,3 +150,42 @@ def test_bfloat16_gfpgan_restores_close_to_float32(enhancer_dir: Path, enhance_m
     assert not np.array_equal(out[Precision.FP32], out[Precision.BF16])  # bf16 really ran
     mse = np.mean((out[Precision.BF16] - out[Precision.FP32]) ** 2)
     assert 10 * np.log10(255**2 / mse) > 35  # dB
+
+
+def moved(frame: np.ndarray, degrees: float, shift: float) -> np.ndarray:
+    """`frame` turned and shifted a little, as a talking head moves between frames."""
+    h, w = frame.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    matrix[:, 2] += shift
+    return cv2.warpAffine(frame, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+def test_a_fixed_face_mask_parses_once_and_stays_close_to_parsing_every_frame(
+        enhancer_dir: Path, enhance_module, no_network: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    reference = cv2.resize(astronaut()[0:300, 100:400], (256, 256), interpolation=cv2.INTER_AREA)
+    frames = np.stack([moved(reference, d, s) for d, s in ((0, 0), (3, 2))])
+    every = enhance_module.Enhancer.load(enhancer_dir).enhance(frames)
+
+    enhancer = enhance_module.Enhancer.load(enhancer_dir)
+    parser = enhancer.restorer.face_helper.face_parse
+    calls = []
+    monkeypatch.setattr(parser, "forward", lambda *a, f=parser.forward: calls.append(1) or f(*a))
+    assert enhancer.fix_face_mask(reference)
+    fixed = enhancer.enhance(frames)
+    assert len(calls) == 1  # the reference's parse, reused for every frame
+    np.testing.assert_array_equal(fixed[0], every[0])  # the reference itself: the same mask
+    for a, b in zip(fixed[1:], every[1:]):
+        mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
+        assert 10 * np.log10(255**2 / mse) > 40  # dB; the mask only moves the blend's edge
+
+
+def test_without_a_face_in_the_reference_every_frame_is_parsed(
+        enhancer_dir: Path, enhance_module, no_network: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    enhancer = enhance_module.Enhancer.load(enhancer_dir)
+    parser = enhancer.restorer.face_helper.face_parse
+    assert not enhancer.fix_face_mask(np.full((256, 256, 3), 128, np.uint8))
+    assert enhancer.restorer.face_helper.face_parse is parser

@@ -1,0 +1,95 @@
+"""GFPGAN enhancer seconds per frame: every frame's face parsed, as GFPGANer does, against one
+fixed face mask (`Enhancer.fix_face_mask`, what the render pods run), in the same run.
+
+Synthetic GFPGAN v1.4, RetinaFace and ParseNet files (BatchNorm calibrated on the astronaut's
+face); frames are the astronaut's face turned and shifted a little from frame to frame, as a
+talking head moves, at the frame size of a 256 crop-mode render. Prints the CPU's class and
+flags, the median seconds per frame of `--runs` frames per path after a warm-up, the ratio,
+and the PSNR of the fixed-mask frames against the parse-every-frame ones.
+
+    python bench/enhancer_cost.py [--runs 5] [--precision auto] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from skimage.data import astronaut
+
+from sadtalker import cpu
+from sadtalker.options import Precision
+from sadtalker.testing.enhancer_files import write_enhancer_files
+
+log = logging.getLogger("bench.enhancer_cost")
+FRAME = 256  # a 256 crop-mode frame
+SEED = 0
+
+
+def moving_face(count: int) -> list[np.ndarray]:
+    """The astronaut's face, turned by up to +-4 degrees and shifted by up to +-3 px."""
+    face = cv2.resize(astronaut()[0:300, 100:400], (FRAME, FRAME), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(count):
+        matrix = cv2.getRotationMatrix2D((FRAME / 2, FRAME / 2), 4 * np.sin(i), 1.0)
+        matrix[:, 2] += 3 * np.cos(i)
+        frames.append(cv2.warpAffine(face, matrix, (FRAME, FRAME),
+                                     borderMode=cv2.BORDER_REFLECT))
+    return frames
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--precision", choices=[p.value for p in Precision], default="auto")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    torch.set_num_threads(args.threads)
+    from sadtalker.enhance import Enhancer  # gfpgan's imports cost seconds
+
+    precision = Precision(args.precision).resolve()
+    frames = moving_face(args.runs + 1)
+    with tempfile.TemporaryDirectory(prefix="bench-enhancer-") as tmp:
+        write_enhancer_files(Path(tmp), SEED)
+        every = Enhancer.load(tmp, precision=precision)
+        fixed = Enhancer.load(tmp, precision=precision)
+        begin = time.perf_counter()
+        if not fixed.fix_face_mask(frames[0]):
+            raise SystemExit("the synthetic detector found no face in the reference frame")
+        once = time.perf_counter() - begin
+        seconds: dict[str, list[float]] = {"parse every frame": [], "fixed face mask": []}
+        outputs: dict[str, list[np.ndarray]] = {name: [] for name in seconds}
+        for frame in frames[1:]:  # interleaved, so that both see the same machine load
+            for name, enhancer in (("parse every frame", every), ("fixed face mask", fixed)):
+                begin = time.perf_counter()
+                outputs[name].append(enhancer.enhance(frame[None])[0])
+                seconds[name].append(time.perf_counter() - begin)
+
+    log.info("%s", cpu.describe())
+    log.info("GFPGAN v1.4 on %dx%d frames, %s, %d threads, median of %d frames:", FRAME, FRAME,
+             precision.value, args.threads, args.runs)
+    base = statistics.median(seconds["parse every frame"][1:] or seconds["parse every frame"])
+    for name, times in seconds.items():
+        median = statistics.median(times[1:] or times)  # the first frame warms up
+        log.info("  %-18s %.2f s/frame (x%.2f)", name, median, base / median)
+    log.info("  fixing the mask once per pod: %.2f s", once)
+    worst = min(psnr(a, b) for a, b in zip(outputs["fixed face mask"],
+                                           outputs["parse every frame"]))
+    log.info("  fixed-mask frames vs parse-every-frame: PSNR >= %.1f dB", worst)
+
+
+if __name__ == "__main__":
+    main()
