@@ -36,15 +36,21 @@ WORKDIR /root
 # package install below never pulls another torch build.
 RUN pip install --index-url "${TORCH_INDEX:-https://pypi.org/simple}" torch==2.14.1 torchvision==0.29.1
 
-COPY --chown=flytekit pyproject.toml README.md ./
+# The declared dependencies next (a layer that only pyproject.toml changes), then the code: a
+# change to the code rebuilds seconds of layers, not the dependencies.
+COPY --chown=flytekit pyproject.toml ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+        >/tmp/requirements.txt \
+    && pip install --extra-index-url "${TORCH_INDEX:-https://pypi.org/simple}" -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt \
+    && ln -s "$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" \
+        /usr/local/bin/ffmpeg
+COPY --chown=flytekit README.md ./
 COPY --chown=flytekit sadtalker ./sadtalker
 COPY --chown=flytekit tasks ./tasks
 COPY --chown=flytekit workflows ./workflows
-# The package's own build tree goes with the step that made it; nothing of the install stays.
-RUN pip install --extra-index-url "${TORCH_INDEX:-https://pypi.org/simple}" . \
-    && rm -rf build ./*.egg-info \
-    && ln -s "$(python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" \
-        /usr/local/bin/ffmpeg
+# The package itself, for the `sadtalker` command; its build tree goes in the same step.
+RUN pip install --no-deps . && rm -rf build ./*.egg-info
 
 # Declared here, so that every layer above is shared by images with and without weights.
 # Baked files stay root's, made world-readable in the same step (safetensors writes its files
