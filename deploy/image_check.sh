@@ -186,8 +186,12 @@ check_dockerfile_image() {
 }
 
 # flytekit's default builder runs `docker build ... CONTEXT`; a shim first on PATH (here only)
-# hands it to buildah. buildah 1.28 wants absolute mount targets: the template's relative ones
-# (requirements_uv.txt) lie in its WORKDIR, /root. deploy/imagespec_build.py prints the image.
+# hands it to buildah. For buildah 1.28 it rewrites two things in the generated Dockerfile:
+# relative mount targets (requirements_uv.txt, in the template's WORKDIR /root) made absolute,
+# and the uv cache's uses after the first made `sharing=shared` (buildah keeps the first use's
+# lock, so a second locked use in one build waits forever; nothing else builds here at the same
+# time), and the RUN that flytekit leaves empty for a spec without commands given `true` (sh -c
+# wants an argument). deploy/imagespec_build.py prints the image.
 imagespec_images() {
     mkdir -p "$WORK/bin"
     cat >"$WORK/bin/docker" <<'EOF'
@@ -195,8 +199,10 @@ imagespec_images() {
 [ "$1" = build ] || { echo "docker shim (image check): only 'docker build' is mapped" >&2; exit 1; }
 shift
 for context; do :; done
-sed -i -E 's#(--mount=type=bind,target=)([^/])#\1/root/\2#g' "$context/Dockerfile"
-exec buildah build --isolation chroot --layers --force-rm "$@"
+sed -E 's#(--mount=type=bind,target=)([^/])#\1/root/\2#g' "$context/Dockerfile" \
+    | awk '/id=uv/ && seen++ { sub(/sharing=locked/, "sharing=shared") }
+           /target=\/usr\/bin\/uv *$/ { $0 = $0 " true" } 1' >"$context/Dockerfile.buildah"
+exec buildah build --isolation chroot --layers --force-rm -f "$context/Dockerfile.buildah" "$@"
 EOF
     chmod +x "$WORK/bin/docker"
     local build=(env "PATH=$PWD/$WORK/bin:$PATH" "PYTHONPATH=$PWD" FLYTE_PUSH_IMAGE_SPEC=false "$PYTHON"
