@@ -10,7 +10,7 @@ DEMO_DIR ?= out/demo
 SYNTHETIC_DIR ?= out/synthetic-checkpoints
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps demo demo-synthetic test bench lint
+.PHONY: setup system-deps demo demo-synthetic test bench lint image-check
 
 setup: system-deps $(VENV)/.installed
 
@@ -47,6 +47,12 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/render_speed.py
+
+# Builds the Dockerfile and the ImageSpec (buildah, on a local Debian base; no Docker engine or
+# registry needed) and runs the CLI, the pod-mode workflows and the render pod's start inside
+# them. Root, minutes and ~30 GB of disk: not part of `test`. Summary: out/image-check/summary.txt
+image-check: setup
+	PYTHON=$(BIN)/python deploy/image_check.sh
 
 lint: setup
 	$(BIN)/ruff check sadtalker tasks workflows tests bench

@@ -36,6 +36,19 @@ def project_dependencies() -> list[str]:
         return tomllib.load(f)["project"]["dependencies"]
 
 
+# Weights baked into the ImageSpec's image, as the Dockerfile's BAKE_WEIGHTS: "1" downloads the
+# official files (checksummed), "synthetic" writes random ones (image checks only), else none.
+# Baking runs the library in the build, so `sadtalker/` is copied in (a relative path: build
+# from the repository root) and a change to it rebuilds the image.
+# The files are made readable to the tasks' user (safetensors writes 0600).
+BAKE_COMMANDS = {
+    "1": f"python -m sadtalker weights download --dir {CHECKPOINTS_IN_IMAGE}",
+    "synthetic": f"python -m sadtalker weights synthesize --dir {CHECKPOINTS_IN_IMAGE}",
+}
+BAKE_WEIGHTS = os.environ.get("SADTALKER_BAKE_WEIGHTS", "0")
+BAKE_COMMAND = (f"{BAKE_COMMANDS[BAKE_WEIGHTS]} && chmod -R a+rX {CHECKPOINTS_IN_IMAGE}"
+                if BAKE_WEIGHTS in BAKE_COMMANDS else None)
+
 IMAGE_SPEC = ImageSpec(
     name="sadtalker-flyte",
     registry=IMAGE_REGISTRY,
@@ -44,6 +57,8 @@ IMAGE_SPEC = ImageSpec(
     packages=project_dependencies(),
     pip_extra_index_url=[TORCH_CPU_INDEX],  # CPU-only torch wheels (no CUDA download)
     env={"SADTALKER_CHECKPOINTS": CHECKPOINTS_IN_IMAGE},
+    copy=["sadtalker"] if BAKE_COMMAND else None,
+    commands=[BAKE_COMMAND] if BAKE_COMMAND else None,
 )
 IMAGE: str | ImageSpec = os.environ.get("SADTALKER_IMAGE") or IMAGE_SPEC
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,12 @@ def astronaut_landmarks() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synthetic versions of every official file (256 only), shared by the whole session."""
+    """Synthetic versions of every official file (256 only), shared by the whole session; or
+    those already in `$SADTALKER_TEST_CHECKPOINTS` (an image's baked ones: deploy/image_check.sh)."""
     from sadtalker.testing.checkpoints import synthesize
+
+    if os.environ.get("SADTALKER_TEST_CHECKPOINTS"):
+        return Path(os.environ["SADTALKER_TEST_CHECKPOINTS"])
 
     directory = tmp_path_factory.mktemp("checkpoints")
     synthesize(directory, sizes=(256,), seed=0)

@@ -31,6 +31,9 @@ from flyteidl.core import workflow_pb2 as core_workflow_pb2
 WORKFLOW_INPUTS = ""  # the node id that promises of workflow inputs name
 INDEX_VARIABLE = "BATCH_JOB_ARRAY_INDEX"  # what the platform names the element index variable
 POD_TIMEOUT = 900  # seconds one task process may take
+# tarfile's "data" filter (refuses links and paths out of the target) is in Python >= 3.11.4 and
+# in security backports; Debian bookworm's 3.11.2 lacks it (the image check runs on that Python).
+SAFE_EXTRACT = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 
 
 class PodFailure(Exception):
@@ -96,7 +99,7 @@ def package(repo: Path, out: Path, image: str, copy: str, env: dict[str, str]) -
         raise RuntimeError(f"pyflyte package failed:\n{done.stdout}\n{done.stderr}")
     unpacked = out / "package"
     with tarfile.open(out / "package.tgz") as tar:
-        tar.extractall(unpacked, filter="data")
+        tar.extractall(unpacked, **SAFE_EXTRACT)
     tasks, workflows, plans, archive = {}, {}, {}, None
     for path in sorted(unpacked.iterdir()):
         if path.name.endswith(".tar.gz"):

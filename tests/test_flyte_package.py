@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from flyte_pod import checkout, registration_env
+from flyte_pod import SAFE_EXTRACT, checkout, registration_env
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import execution_pb2
 
@@ -48,7 +48,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           timeout=120, check=False)  # the assert below shows pyflyte's output
     assert done.returncode == 0, done.stdout + done.stderr
     with tarfile.open(out / "out.tgz") as tar:
-        tar.extractall(out / "pb", filter="data")
+        tar.extractall(out / "pb", **SAFE_EXTRACT)
     return out / "pb"
 
 
