@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from render_speed import driving_coefficients, psnr, render_like_public
 from torch import nn
 
 from sadtalker import cpu, weights
@@ -50,8 +51,6 @@ from sadtalker.render.decoder_graph import DecoderGraph
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX
 from sadtalker.render.settings import RenderSettings
 from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
-
-from render_speed import driving_coefficients, psnr, render_like_public  # noqa: E402
 
 log = logging.getLogger("bench.decoder_runtimes")
 
@@ -88,8 +87,12 @@ def build_models(renderer: Renderer, calibration: torch.Tensor, batch: int, work
     """Convert (OpenVINO IR, ONNX) and quantise (NNCF, ORT QDQ) the decoder into `work`."""
     import nncf
     import openvino as ov
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     work.mkdir(parents=True, exist_ok=True)
     graph = DecoderGraph(renderer.generator.decoder).eval()
