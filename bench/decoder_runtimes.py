@@ -27,7 +27,6 @@ the capped class. Needs `pip install openvino nncf onnxruntime onnx` (the `int8-
 
 from __future__ import annotations
 
-import argparse
 import collections
 import logging
 import os
@@ -39,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from render_speed import driving_coefficients, psnr, render_like_public
+from render_speed import driving_coefficients, psnr, render_arguments, render_like_public
 from torch import nn
 
 from sadtalker import cpu, weights
@@ -50,7 +49,8 @@ from sadtalker.render import Renderer
 from sadtalker.render.decoder_graph import DecoderGraph
 from sadtalker.render.renderer import GENERATOR_PREFIX, KP_PREFIX
 from sadtalker.render.settings import RenderSettings
-from sadtalker.render.synthetic import face_image, synthetic_mapping, synthetic_weights
+from sadtalker.testing.example_inputs import astronaut_crop
+from sadtalker.testing.render_weights import mapping_weights, render_weights
 
 log = logging.getLogger("bench.decoder_runtimes")
 
@@ -164,11 +164,7 @@ def onnxruntime_runner(path: Path, threads: int) -> Callable[[np.ndarray], np.nd
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser = render_arguments(__doc__.splitlines()[0])
     parser.add_argument("--calibration", type=int, default=4,
                         help="frames whose decoder inputs calibrate int8 (the clip's last)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/sadtalker-decoder-runtimes"))
@@ -181,15 +177,15 @@ def main() -> None:
     log.info("%s, torch kernels: %s, ISA caps: %s", cpu.describe(),
              torch.backends.cpu.get_cpu_capability(), caps or "none")
 
-    tensors = synthetic_weights(SEED, args.size)
+    tensors = render_weights(SEED, args.size)
     coeffs = driving_coefficients(CLIP_FRAMES, SEED)
-    source = face_image(args.size)
+    source = astronaut_crop(args.size)
 
     def build() -> Renderer:
         return Renderer.from_state_dicts(
             weights.strip_prefix(tensors, KP_PREFIX),
             weights.strip_prefix(tensors, GENERATOR_PREFIX),
-            synthetic_mapping(SEED, FRAME_COEFFS), args.size, FRAME_COEFFS, Precision.FP32)
+            mapping_weights(SEED, FRAME_COEFFS), args.size, FRAME_COEFFS, Precision.FP32)
 
     ours = build()
     state = ours.prepare(source, coeffs[0])

@@ -122,13 +122,18 @@ def time_path(render: Callable[[int, int], torch.Tensor], batch: int, runs: int,
     return statistics.median(times), times, torch.cat(frames)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def render_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every renderer bench takes: size, timed batches, batch size, threads."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = render_arguments(__doc__.splitlines()[0]).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
 
