@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from render_speed import psnr
 from skimage.data import astronaut
 
 from sadtalker import cpu
@@ -43,11 +44,6 @@ def moving_face(count: int) -> list[np.ndarray]:
         frames.append(cv2.warpAffine(face, matrix, (FRAME, FRAME),
                                      borderMode=cv2.BORDER_REFLECT))
     return frames
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
 def main() -> None:
@@ -86,8 +82,8 @@ def main() -> None:
         median = statistics.median(times[1:] or times)  # the first frame warms up
         log.info("  %-18s %.2f s/frame (x%.2f)", name, median, base / median)
     log.info("  fixing the mask once per pod: %.2f s", once)
-    worst = min(psnr(a, b) for a, b in zip(outputs["fixed face mask"],
-                                           outputs["parse every frame"]))
+    worst = min(psnr(torch.from_numpy(a) / 255, torch.from_numpy(b) / 255)
+                for a, b in zip(outputs["fixed face mask"], outputs["parse every frame"]))
     log.info("  fixed-mask frames vs parse-every-frame: PSNR >= %.1f dB", worst)
 
 
