@@ -1,6 +1,6 @@
-"""Renderer seconds per frame: the public code's fp32 eager path vs ours in fp32 and bf16.
+"""Renderer seconds per frame: the public code's fp32 eager path vs ours in fp32, winograd, bf16.
 
-Three paths, timed in the same run on the same inputs:
+Four paths, timed in the same run on the same inputs:
   baseline  what SadTalker's make_animation computes per frame: fp32 in NCHW, the source image
             encoded again with every frame, each SPADE normalising its input with
             F.instance_norm and convolving the label map upsampled to full size, the shortcut
@@ -8,6 +8,8 @@ Three paths, timed in the same run on the same inputs:
   fp32      this package's exact path: source work once per chunk, the upsampled convolution
             computed at low resolution (sadtalker.render.upsampled_conv), the SPADE blocks'
             exact rearrangements (sadtalker.render.spade_decoder), channels-last;
+  winograd  fp32 with the SPADE decoder's wide 3x3 convolutions by Winograd F(4x4, 3x3)
+            (sadtalker.render.winograd; `auto` on CPUs without native bf16);
   bf16      the same with the per-frame networks in bfloat16 (--precision bf16), on CPUs
             that compute bf16 natively (skipped elsewhere, and said so).
 The baseline runs with glibc's default allocator, as the public code does, and again with
@@ -16,8 +18,8 @@ the two fp32/bf16 paths run with): the ratios against both are printed.
 Synthetic weights (BatchNorm calibrated on a real face) and the astronaut as source; driving
 coefficients are a seeded random walk. Prints the CPU's class and flags, the median of `--runs`
 timed batches after one warm-up batch per path, each path's speed-up over the baseline, the max
-abs difference of fp32 frames and the PSNR of bf16 frames against the baseline's, and the
-process's peak RSS.
+abs difference of fp32 frames and the PSNR of the winograd and bf16 frames against the
+baseline's, and the process's peak RSS.
 
     python bench/render_speed.py [--size 256] [--runs 3] [--batch 2] [--threads 2]
 """
@@ -52,7 +54,7 @@ log = logging.getLogger("bench.render_speed")
 
 SEED = 0
 CLIP_FRAMES = 32
-PATHS = (Precision.FP32, Precision.BF16)
+PATHS = (Precision.FP32, Precision.WINOGRAD, Precision.BF16)
 COEFF_STEP = 0.05  # random-walk step of the driving coefficients per frame
 
 
@@ -184,8 +186,10 @@ def main() -> None:
                        f"x{heap_base / took:.2f})")
     summary.append(f"fp32 max abs diff "
                    f"{(frames['fp32'] - frames['baseline']).abs().max().item():.1e}")
-    if Precision.BF16 in measured:
-        summary.append(f"bf16 PSNR {psnr(frames['bf16'], frames['baseline']):.1f} dB")
+    for precision in (Precision.WINOGRAD, Precision.BF16):
+        if precision in measured:
+            summary.append(f"{precision.value} PSNR "
+                           f"{psnr(frames[precision.value], frames['baseline']):.1f} dB")
     summary.append(f"peak RSS {peak_rss_gib():.2f} GiB")
     log.info(" | ".join(summary))
 

@@ -34,6 +34,8 @@ AVX512_BF16, AVX512, AVX2 = CpuClass.AVX512_BF16, CpuClass.AVX512, CpuClass.AVX2
 EPYC_BF16 = "AMD EPYC, 2 cores, avx512f avx512_vnni avx512_bf16"
 EPYC_AVX2 = "AMD EPYC, 2 cores, avx2 fma (no AVX-512, no BF16)"
 STAGES = "python bench/pipeline_stages.py"
+SPEED = "python bench/render_speed.py"
+AVX2_CAP = "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"  # the AVX2 class on an AVX-512 CPU
 # Seconds per frame of the render stage (renderer + paste-back, which costs next to nothing),
 # by (CPU class, size, precision). Where crop and full mode differ, the larger is kept.
 RENDER_SECONDS = {
@@ -42,16 +44,29 @@ RENDER_SECONDS = {
         f"{STAGES} --still --precision bf16 --seconds 10 [--preprocess full]: 1.06 / 1.07"),
     (AVX512_BF16, 256, Precision.FP32): Measured(
         2.1, EPYC_BF16, "2026-11",
-        "the bf16 row x `python bench/render_speed.py --size 256`'s fp32/bf16 (2.13 / 1.08)"),
+        f"the bf16 row x `{SPEED} --size 256`'s fp32/bf16 (2.13 / 1.08)"),
     (AVX512_BF16, 512, Precision.BF16): Measured(
         4.64, EPYC_BF16, "2026-11", f"{STAGES} --still --precision bf16 --size 512 --seconds 1"),
     (AVX512_BF16, 512, Precision.FP32): Measured(
         9.5, EPYC_BF16, "2026-11",
-        "the bf16 row x `python bench/render_speed.py --size 512`'s fp32/bf16 (9.01 / 4.41)"),
+        f"the bf16 row x `{SPEED} --size 512`'s fp32/bf16 (9.01 / 4.41)"),
+    (AVX512_BF16, 256, Precision.WINOGRAD): Measured(
+        1.7, EPYC_BF16, "2026-12-07",
+        f"the fp32 row x `{SPEED} --size 256 --runs 3`'s winograd/fp32 (3.78 / 4.69)"),
+    (AVX512_BF16, 512, Precision.WINOGRAD): Measured(
+        8.0, EPYC_BF16, "2026-12-07",
+        f"the fp32 row x `{SPEED} --size 512 --runs 1`'s winograd/fp32 (16.24 / 19.29)"),
     (AVX2, 256, Precision.FP32): Measured(
         7.72, EPYC_AVX2, "2026-12-01", f"{STAGES} --still --seconds 1"),
     (AVX2, 512, Precision.FP32): Measured(
         38.6, EPYC_AVX2, "2026-12-01", f"{STAGES} --still --size 512 --seconds 0.24: 38.61"),
+    # no AVX2 machine since: the fp32 rows times winograd/fp32 on an AVX-512 one capped to AVX2
+    (AVX2, 256, Precision.WINOGRAD): Measured(
+        6.5, f"{EPYC_AVX2}; ratio: {EPYC_BF16} capped", "2026-12-07",
+        f"the fp32 row x `{AVX2_CAP} {SPEED} --size 256 --runs 3`'s winograd/fp32 (4.08 / 4.87)"),
+    (AVX2, 512, Precision.WINOGRAD): Measured(
+        32.0, f"{EPYC_AVX2}; ratio: {EPYC_BF16} capped", "2026-12-07",
+        f"the fp32 row x `{AVX2_CAP} {SPEED} --size 512 --runs 1`'s winograd/fp32 (16.37 / 19.75)"),
 }
 # What GFPGAN with its detector and parser adds per frame, by (CPU class, precision): the
 # enhanced render minus the plain one, the larger of crop and full mode.
@@ -109,7 +124,7 @@ class RenderCost:
         measured = MEASURED_AS.get(cpu, cpu)
         frame = RENDER_SECONDS[measured, options.size, precision].value
         if options.enhancer is Enhancer.GFPGAN:
-            frame += ENHANCE_SECONDS[measured, precision].value
+            frame += ENHANCE_SECONDS[measured, precision.gfpgan].value
         return cls(frame, LOAD_SECONDS[measured].value + POD_START_SECONDS)
 
     @classmethod

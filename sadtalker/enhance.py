@@ -147,7 +147,7 @@ class Enhancer:
             weights.locate(name, checkpoint_dir)  # facexlib would download a missing one
         log.info("loading GFPGAN v1.4 from %s", model.parent)
         restorer = _LocalGFPGANer(model, model.parent, torch.device(device))
-        if Precision(precision).resolve() is Precision.BF16:
+        if Precision(precision).resolve().gfpgan is Precision.BF16:
             restorer.gfpgan = _Bfloat16Network(restorer.gfpgan)
         return cls(restorer, seed)
 

@@ -65,13 +65,20 @@ class Enhancer(str, Enum):
 class Precision(str, Enum):
     """Numeric precision of the per-frame networks: the face renderer's and GFPGAN's."""
 
-    AUTO = "auto"  # the fastest path this CPU computes natively: bf16 or fp32
+    AUTO = "auto"  # the fastest path this CPU computes natively: bf16, else winograd
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-4), on any CPU
     BF16 = "bf16"  # faster, close to fp32 (README, "Performance"); native bf16 CPUs only
+    WINOGRAD = "winograd"  # fp32 with the renderer's wide 3x3 convolutions by Winograd
 
     def runs_on(self, cpu: CpuClass) -> bool:
         """Whether `cpu` computes this precision natively (AUTO runs anywhere)."""
         return self is not Precision.BF16 or cpu.native_bf16
+
+    @property
+    def gfpgan(self) -> Precision:
+        """What GFPGAN runs in for this precision: bf16 for bf16, else fp32 (Winograd is the
+        renderer's)."""
+        return Precision.BF16 if self is Precision.BF16 else Precision.FP32
 
     def resolve(self, cpu: CpuClass | None = None) -> Precision:
         """AUTO as the fastest precision `cpu` (default: this machine's) runs natively.
@@ -81,11 +88,11 @@ class Precision(str, Enum):
         """
         cpu = cpu or cpu_class()
         if self is Precision.AUTO:
-            return Precision.BF16 if cpu.native_bf16 else Precision.FP32
+            return Precision.BF16 if cpu.native_bf16 else Precision.WINOGRAD
         if not self.runs_on(cpu):
             raise OptionError(
                 f"precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or AMX); this "
-                f"one is {cpu.value} class: use precision auto or fp32")
+                f"one is {cpu.value} class: use precision auto, winograd or fp32")
         return self
 
 
@@ -146,7 +153,9 @@ class GenerateOptions:
     batch_size: int = option(2, f"frames the renderer runs at once, 1..{MAX_BATCH_SIZE}")
     precision: Precision = option(
         Precision.AUTO, "precision of the renderer and GFPGAN: auto (bf16 where the CPU computes "
-                        "it natively, else fp32) | fp32 | bf16")
+                        "it natively, else winograd) | fp32 | bf16 | winograd (fp32, the "
+                        "renderer's wide convolutions by Winograd's algorithm: within ~1e-4 of "
+                        "fp32, faster on CPUs without native bf16)")
     max_audio_seconds: float = option(MAX_AUDIO_SECONDS, "longer speech is refused before any "
                                                          "heavy stage")
 

@@ -11,7 +11,7 @@ from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.cost import MAX_OVERHEAD, TIMEOUT_SHARE, RenderCost
 from sadtalker.cpu import CpuClass
 from sadtalker.errors import OptionError
-from sadtalker.options import GenerateOptions
+from sadtalker.options import GenerateOptions, Precision
 
 HOUR = 3600.0
 
@@ -41,8 +41,11 @@ def test_every_figure_states_machine_date_and_command():
 def test_every_class_has_figures_for_every_option_it_runs(cpu):
     for size in (256, 512):
         for enhancer in ("none", "gfpgan"):
-            assert frame(cpu, size=size, enhancer=enhancer) > 0  # auto: what the class runs
+            for precision in (p for p in Precision if p.runs_on(cpu)):  # auto: what it runs
+                assert frame(cpu, size=size, enhancer=enhancer, precision=precision) > 0
     assert frame(CpuClass.AVX2, precision="fp32") > frame(CpuClass.AVX512_BF16, precision="fp32")
+    assert frame(CpuClass.AVX2, precision="winograd") < frame(CpuClass.AVX2, precision="fp32")
+    assert frame(CpuClass.AVX2) == frame(CpuClass.AVX2, precision="winograd")
     with pytest.raises(OptionError, match="bf16"):
         frame(CpuClass.AVX2, precision="bf16")
 

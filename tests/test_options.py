@@ -47,10 +47,11 @@ def test_out_of_range_options_name_the_problem(kwargs, fragment):
 def test_auto_picks_the_fastest_precision_the_cpu_runs_natively():
     assert DEFAULTS.precision is Precision.AUTO
     assert Precision.AUTO.resolve(CpuClass.AVX512_BF16) is Precision.BF16
-    assert Precision.AUTO.resolve(CpuClass.AVX512) is Precision.FP32
-    assert Precision.AUTO.resolve(CpuClass.AVX2) is Precision.FP32
+    assert Precision.AUTO.resolve(CpuClass.AVX512) is Precision.WINOGRAD
+    assert Precision.AUTO.resolve(CpuClass.AVX2) is Precision.WINOGRAD
     for cpu in CpuClass:
         assert Precision.FP32.resolve(cpu) is Precision.FP32
+        assert Precision.WINOGRAD.resolve(cpu) is Precision.WINOGRAD
 
 
 @pytest.mark.parametrize("cpu", [CpuClass.AVX512, CpuClass.AVX2])
@@ -58,8 +59,8 @@ def test_bf16_is_refused_where_the_cpu_lacks_it(cpu):
     with pytest.raises(OptionError) as info:
         Precision.BF16.resolve(cpu)
     assert str(info.value) == (f"precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 "
-                               f"or AMX); this one is {cpu.value} class: use precision auto or "
-                               f"fp32")
+                               f"or AMX); this one is {cpu.value} class: use precision auto, "
+                               f"winograd or fp32")
     assert Precision.BF16.resolve(CpuClass.AVX512_BF16) is Precision.BF16
     assert not Precision.BF16.runs_on(cpu) and Precision.FP32.runs_on(cpu)
 
@@ -67,7 +68,7 @@ def test_bf16_is_refused_where_the_cpu_lacks_it(cpu):
 def test_options_are_resolved_once_for_this_machine(monkeypatch):
     from sadtalker import options
 
-    for cpu, expected in ((CpuClass.AVX512_BF16, Precision.BF16), (CpuClass.AVX2, Precision.FP32)):
+    for cpu, expected in ((CpuClass.AVX512_BF16, Precision.BF16), (CpuClass.AVX2, Precision.WINOGRAD)):
         monkeypatch.setattr(options, "cpu_class", lambda c=cpu: c)
         resolved = DEFAULTS.with_resolved_precision()
         assert resolved.precision is expected

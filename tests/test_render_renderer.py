@@ -141,6 +141,14 @@ def test_load_official_files_and_render_256_in_fp32(official_files) -> None:
     assert 50 < fp32.mean() < 200 and fp32.std() > 25
 
 
+def test_winograd_frames_equal_fp32_up_to_rounding(official_files) -> None:
+    fp32 = render_official(official_files, Precision.FP32)
+    winograd = render_official(official_files, Precision.WINOGRAD)
+    difference = np.abs(winograd - fp32)
+    assert difference.max() <= 1  # ~1e-5 relative per layer: only uint8 rounding differs
+    assert difference.mean() < 0.01
+
+
 @pytest.mark.bf16
 def test_bf16_frames_stay_close_to_fp32(official_files) -> None:
     fp32 = render_official(official_files, Precision.FP32)

@@ -57,14 +57,16 @@ class Generator(nn.Module):
         self.decoder = SPADEDecoder()
         self.frame_layout = torch.contiguous_format
 
-    def set_frame_dtype(self, dtype: torch.dtype, channels_last: bool = True) -> None:
+    def set_frame_dtype(self, dtype: torch.dtype, channels_last: bool = True,
+                        winograd: bool = False) -> None:
         """Run the per-frame convolution stacks in `dtype` (float32 or bfloat16), on
-        channels-last activations (oneDNN's fastest layout here) unless told otherwise."""
+        channels-last activations (oneDNN's fastest layout here) unless told otherwise, the
+        decoder's wide 3x3 convolutions by Winograd where `winograd` (float32 only)."""
         self.dense_motion_network.set_frame_dtype(dtype, channels_last)
         self.frame_layout = torch.channels_last if channels_last else torch.contiguous_format
         for module in (self.third, self.fourth):
             module.to(dtype, memory_format=self.frame_layout)
-        self.decoder.set_frame_dtype(dtype, self.frame_layout)
+        self.decoder.set_frame_dtype(dtype, self.frame_layout, winograd)
 
     def encode(self, image: torch.Tensor, kp_source: torch.Tensor) -> SourceFeatures:
         """image (1, 3, S, S) in [0, 1], kp_source (1, K, 3) -> the source-only features."""

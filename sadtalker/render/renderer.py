@@ -37,7 +37,8 @@ SIZE_MULTIPLE = 128  # the S/4 feature grid is halved five times by the hourglas
 # bf16 runs the per-frame networks with weights cast once to bf16 and bf16 activations, rather
 # than under autocast, which casts the fp32 weights at every call and keeps norms and
 # element-wise ops in fp32, paying those casts on every frame (speeds: README, "Performance").
-FRAME_DTYPES = {Precision.FP32: torch.float32, Precision.BF16: torch.bfloat16}
+FRAME_DTYPES = {Precision.FP32: torch.float32, Precision.BF16: torch.bfloat16,
+                Precision.WINOGRAD: torch.float32}
 
 
 def empty_module(factory: Callable[[], nn.Module]) -> nn.Module:
@@ -69,7 +70,8 @@ class Renderer:
         self.mapping = mapping.eval()
         self.size = size
         self.precision = Precision(precision).resolve()
-        self.generator.set_frame_dtype(FRAME_DTYPES[self.precision])
+        self.generator.set_frame_dtype(FRAME_DTYPES[self.precision],
+                                       winograd=self.precision is Precision.WINOGRAD)
 
     @property
     def coeff_channels(self) -> int:

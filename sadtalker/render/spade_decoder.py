@@ -9,7 +9,8 @@ Computed as the public code's blocks, with exact rearrangements (bench/render_sp
 them against the public form): the label's 3x3 convolution at the label's own resolution
 (`upsampled_conv`), one instance norm per block input, taken before the up blocks' nearest
 upsampling, 1 + gamma as gamma's bias + 1, and the 1x1 shortcut conv folded into the
-shortcut's beta conv. `SPADEDecoder.fold` derives these constants once, after loading.
+shortcut's beta conv. `SPADEDecoder.fold` derives these constants once, after loading. For
+precision `winograd`, the wide 3x3 convolutions run as Winograd F(4x4, 3x3) (`winograd.Conv3x3`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sadtalker.render.upsampled_conv import UpsampledConv3x3
+from sadtalker.render.winograd import Conv3x3
 
 FEATURES = 256  # channels of the fused feature map (input and SPADE label map)
 SPADE_HIDDEN = 128
@@ -54,9 +56,9 @@ class SPADE(nn.Module):
                  label_features: int = FEATURES) -> None:
         super().__init__()
         self.mlp_shared = nn.Sequential(
-            nn.Conv2d(label_features, SPADE_HIDDEN, 3, padding=1), nn.ReLU())
-        self.mlp_gamma = nn.Conv2d(SPADE_HIDDEN, features, 3, padding=1)
-        self.mlp_beta = nn.Conv2d(SPADE_HIDDEN, features, 3, padding=1)
+            Conv3x3(label_features, SPADE_HIDDEN), nn.ReLU())
+        self.mlp_gamma = Conv3x3(SPADE_HIDDEN, features)
+        self.mlp_beta = Conv3x3(SPADE_HIDDEN, features)
         self.label_factor = label_factor
         self.upsampled_shared: UpsampledConv3x3 | None = None
 
@@ -77,7 +79,7 @@ class SPADE(nn.Module):
 
     def scale(self, hidden: torch.Tensor) -> torch.Tensor:
         """1 + gamma."""
-        return F.conv2d(hidden, self.mlp_gamma.weight, self.scale_bias, padding=1)
+        return self.mlp_gamma.convolve(hidden, self.scale_bias)
 
     def forward(self, normalized: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         """beta + normalized * (1 + gamma), for `normalized` = instance_norm(x)."""
@@ -96,8 +98,8 @@ class SPADEResBlock(nn.Module):
                  label_factor: int = 1) -> None:
         super().__init__()
         middle = min(in_features, out_features)
-        self.conv_0 = nn.Conv2d(in_features, middle, 3, padding=1)
-        self.conv_1 = nn.Conv2d(middle, out_features, 3, padding=1)
+        self.conv_0 = Conv3x3(in_features, middle)
+        self.conv_1 = Conv3x3(middle, out_features)
         self.norm_0 = SPADE(in_features, label_factor)
         self.norm_1 = SPADE(middle, label_factor)
         self.learned_shortcut = in_features != out_features
@@ -149,12 +151,12 @@ class SPADEDecoder(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         wide = 2 * FEATURES
-        self.fc = nn.Conv2d(FEATURES, wide, 3, padding=1)
+        self.fc = Conv3x3(FEATURES, wide)
         for i in range(NUM_MIDDLE_BLOCKS):
             setattr(self, f"G_middle_{i}", SPADEResBlock(wide, wide))
         self.up_0 = SPADEResBlock(wide, FEATURES, upsample=2, label_factor=2)
         self.up_1 = SPADEResBlock(FEATURES, OUT_FEATURES, upsample=2, label_factor=4)
-        self.conv_img = nn.Conv2d(OUT_FEATURES, 3, 3, padding=1)
+        self.conv_img = Conv3x3(OUT_FEATURES, 3)
         self.folded = False
 
     def fold(self) -> None:
@@ -168,11 +170,18 @@ class SPADEDecoder(nn.Module):
         self.folded = True
 
     def set_frame_dtype(self, dtype: torch.dtype,
-                        layout: torch.memory_format = torch.channels_last) -> None:
+                        layout: torch.memory_format = torch.channels_last,
+                        winograd: bool = False) -> None:
         """Cast weights and folded constants to `dtype` and `layout` (folding first, if that
-        has not been done); repeated calls only cast."""
+        has not been done), with the wide 3x3 convolutions by Winograd where `winograd`
+        (float32 only); repeated calls only cast."""
+        if winograd and dtype != torch.float32:
+            raise ValueError(f"Winograd convolutions run in float32, not {dtype}")
         self.fold()
         self.to(dtype, memory_format=layout)
+        for module in self.modules():
+            if isinstance(module, Conv3x3):
+                module.use_winograd(winograd)
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
         x = self.fc(feature)

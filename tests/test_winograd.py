@@ -1,0 +1,106 @@
+"""Winograd F(4x4, 3x3) convolutions: the same numbers as a direct convolution, wherever used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sadtalker.render import winograd
+from sadtalker.render.spade_decoder import SPADEDecoder
+from sadtalker.render.winograd import Conv3x3, WinogradKernel, gains, transform_matrices
+
+TOLERANCE = 5e-5  # of the output's largest magnitude; direct fp32 is ~2e-6 off float64
+
+
+def relative_error(test: torch.Tensor, reference: torch.Tensor) -> float:
+    return ((test.double() - reference).abs().max() / reference.abs().max()).item()
+
+
+@pytest.mark.parametrize("tile, points", [(2, (0.0, 1.0, -1.0)), (4, winograd.POINTS),
+                                          (6, (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5))])
+def test_transforms_compute_the_correlation_exactly(tile, points):
+    a_t, g, b_t = transform_matrices(tile, 3, points)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        d, kernel = rng.normal(size=tile + 2), rng.normal(size=3)
+        expected = [d[i:i + 3] @ kernel for i in range(tile)]
+        np.testing.assert_allclose(a_t @ ((g @ kernel) * (b_t @ d)), expected, atol=1e-10)
+
+
+def test_points_that_cannot_make_a_transform_are_refused():
+    with pytest.raises(ValueError, match="distinct"):
+        transform_matrices(4, 3, (0.0, 1.0, 1.0, 2.0, -2.0))
+    with pytest.raises(ValueError, match="5 distinct"):
+        transform_matrices(4, 3, (0.0, 1.0))
+
+
+@pytest.mark.parametrize("batch, height, width", [(1, 16, 16), (2, 13, 9), (1, 4, 27)])
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+def test_kernel_matches_a_direct_convolution_on_any_map(batch, height, width, layout):
+    torch.manual_seed(0)
+    x = torch.randn(batch, 24, height, width).contiguous(memory_format=layout)
+    weight, bias = torch.randn(40, 24, 3, 3), torch.randn(40)
+    out = WinogradKernel(weight)(x, bias)
+    expected = F.conv2d(x.double(), weight.double(), bias.double(), padding=1)
+    assert out.shape == expected.shape
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert relative_error(out, expected) < TOLERANCE
+
+
+def test_row_bands_give_the_whole_maps_result(monkeypatch):
+    torch.manual_seed(0)
+    x = torch.randn(2, 32, 30, 22).contiguous(memory_format=torch.channels_last)
+    kernel = WinogradKernel(torch.randn(48, 32, 3, 3))
+    whole = kernel(x)
+    monkeypatch.setattr(winograd, "CHUNK_ELEMENTS", 1)  # one tile row per band
+    torch.testing.assert_close(kernel(x), whole, rtol=1e-6, atol=1e-6)
+
+
+def test_conv3x3_keeps_conv2ds_checkpoint_and_uses_winograd_only_where_it_gains():
+    torch.manual_seed(0)
+    wide, narrow = Conv3x3(128, 512), Conv3x3(128, 64)
+    assert list(wide.state_dict()) == list(nn.Conv2d(128, 512, 3, padding=1).state_dict())
+    assert gains(128, 512) and not gains(128, 64) and not gains(128, 256)
+    x = torch.randn(1, 128, 12, 12).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        direct = wide(x)
+        wide.use_winograd(True)
+        narrow.use_winograd(True)
+        assert wide.winograd is not None and narrow.winograd is None
+        assert list(wide.state_dict()) == ["weight", "bias"]  # nothing new is saved
+        assert relative_error(wide(x), direct.double()) < TOLERANCE
+        wide.use_winograd(False)
+        assert wide.winograd is None and torch.equal(wide(x), direct)
+
+
+def test_bfloat16_maps_bypass_the_float32_kernel():
+    torch.manual_seed(0)
+    conv = Conv3x3(256, 256).bfloat16()
+    conv.use_winograd(True)
+    x = torch.randn(1, 256, 8, 8).bfloat16()
+    with torch.inference_mode():
+        torch.testing.assert_close(conv(x), F.conv2d(x, conv.weight, conv.bias, padding=1),
+                                   rtol=0, atol=0)
+
+
+def test_decoder_with_winograd_matches_its_direct_form():
+    torch.manual_seed(0)
+    decoder = SPADEDecoder().eval()
+    decoder.set_frame_dtype(torch.float32)
+    feature = torch.randn(1, 256, 16, 16).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        direct = decoder(feature)
+        decoder.set_frame_dtype(torch.float32, winograd=True)
+        fast = {name for name, m in decoder.named_modules()
+                if isinstance(m, Conv3x3) and m.winograd is not None}
+        # fc, the middle blocks' convs and their 512-wide gamma/beta, up_0's convs and its
+        # 512-wide gamma/beta; nothing of up_1 (64-256 wide) nor the 128-wide shared convs
+        assert len(fast) == 1 + 6 * (2 + 4) + 2 + 4
+        assert "fc" in fast and "G_middle_5.norm_1.mlp_gamma" in fast
+        assert not any(name.startswith("up_1") or "mlp_shared" in name for name in fast)
+        assert (decoder(feature) - direct).abs().max() < 1e-4
+    with pytest.raises(ValueError, match="float32"):
+        decoder.set_frame_dtype(torch.bfloat16, winograd=True)
