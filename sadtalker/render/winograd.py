@@ -4,9 +4,10 @@ A direct 3x3 convolution spends 9 multiply-adds per output pixel per input chann
 transforms 6x6 input tiles and the kernel into a space where each 4x4 output tile costs 36
 (4x fewer), at the price of three cheap linear transforms, ~1e-5 relative rounding error and
 transformed kernels 4x the size of the plain ones (F(6x6, 3x3) saves a little more arithmetic
-but needs 7.1x, which a 512 render pod's memory cannot spare). On CPUs without native bf16 oneDNN's fp32 convolutions are the renderer's cost, and on
-the SPADE decoder's wide layers the multiplies saved outweigh the transforms
-(`bench/render_speed.py`, precision `winograd`); on narrow ones they do not (`gains`).
+but needs 7.1x, which a 512 render pod's memory cannot spare). On CPUs without native bf16,
+oneDNN's fp32 convolutions are the renderer's cost; on the SPADE decoder's wide layers the
+multiplies saved outweigh the transforms (`bench/render_speed.py`, precision `winograd`), on
+narrow ones they do not (`gains`).
 
 The transform matrices follow from the interpolation points by the Toom-Cook construction
 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): the output
