@@ -95,4 +95,4 @@ def test_bf16_on_a_cpu_without_it_fails_at_once_naming_the_feature(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and not out.exists()
     assert err == [("error: precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or "
-                   "AMX); this one is avx2 class: use precision auto or fp32")]
+                   "AMX); this one is avx2 class: use precision auto, winograd or fp32")]
