@@ -29,6 +29,14 @@ class Measured:
     date: str
     command: str
 
+    def scaled(self, bench: str, path: str, seconds: float, reference: str,
+               reference_seconds: float, machine: str, date: str) -> Measured:
+        """This figure times `path`'s seconds over `reference`'s, both from one run of `bench`:
+        a path timed against another where the pipeline bench did not run it."""
+        return Measured(round(self.value * seconds / reference_seconds, 2), machine, date,
+                        f"{self.command}; x `{bench}`'s {path}/{reference} "
+                        f"({seconds} / {reference_seconds})")
+
 
 AVX512_BF16, AVX512, AVX2 = CpuClass.AVX512_BF16, CpuClass.AVX512, CpuClass.AVX2
 EPYC_BF16 = "AMD EPYC, 2 cores, avx512f avx512_vnni avx512_bf16"
@@ -38,35 +46,38 @@ SPEED = "python bench/render_speed.py"
 AVX2_CAP = "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2"  # the AVX2 class on an AVX-512 CPU
 # Seconds per frame of the render stage (renderer + paste-back, which costs next to nothing),
 # by (CPU class, size, precision). Where crop and full mode differ, the larger is kept.
+_BF16_256 = Measured(1.07, EPYC_BF16, "2026-11", f"{STAGES} --still --precision bf16 --seconds 10 "
+                     "[--preprocess full]: 1.06 / 1.07")
+_BF16_512 = Measured(4.64, EPYC_BF16, "2026-11",
+                     f"{STAGES} --still --precision bf16 --size 512 --seconds 1")
+_AVX2_256 = Measured(7.72, EPYC_AVX2, "2026-12-01", f"{STAGES} --still --seconds 1")
+_AVX2_512 = Measured(38.6, EPYC_AVX2, "2026-12-01",
+                     f"{STAGES} --still --size 512 --seconds 0.24: 38.61")
+_FP32_256 = _BF16_256.scaled(f"{SPEED} --size 256", "fp32", 2.13, "bf16", 1.08, EPYC_BF16,
+                             "2026-11")
+_FP32_512 = _BF16_512.scaled(f"{SPEED} --size 512", "fp32", 9.01, "bf16", 4.41, EPYC_BF16,
+                             "2026-11")
+# No AVX2 machine since winograd exists: the AVX2 fp32 rows times winograd/fp32 on an AVX-512
+# one capped to AVX2.
+_CAPPED = f"{EPYC_AVX2}; ratio: {EPYC_BF16} capped"
 RENDER_SECONDS = {
-    (AVX512_BF16, 256, Precision.BF16): Measured(
-        1.07, EPYC_BF16, "2026-11",
-        f"{STAGES} --still --precision bf16 --seconds 10 [--preprocess full]: 1.06 / 1.07"),
-    (AVX512_BF16, 256, Precision.FP32): Measured(
-        2.1, EPYC_BF16, "2026-11",
-        f"the bf16 row x `{SPEED} --size 256`'s fp32/bf16 (2.13 / 1.08)"),
-    (AVX512_BF16, 512, Precision.BF16): Measured(
-        4.64, EPYC_BF16, "2026-11", f"{STAGES} --still --precision bf16 --size 512 --seconds 1"),
-    (AVX512_BF16, 512, Precision.FP32): Measured(
-        9.5, EPYC_BF16, "2026-11",
-        f"the bf16 row x `{SPEED} --size 512`'s fp32/bf16 (9.01 / 4.41)"),
-    (AVX512_BF16, 256, Precision.WINOGRAD): Measured(
-        1.7, EPYC_BF16, "2026-12-07",
-        f"the fp32 row x `{SPEED} --size 256 --runs 3`'s winograd/fp32 (3.78 / 4.69)"),
-    (AVX512_BF16, 512, Precision.WINOGRAD): Measured(
-        8.0, EPYC_BF16, "2026-12-07",
-        f"the fp32 row x `{SPEED} --size 512 --runs 1`'s winograd/fp32 (16.24 / 19.29)"),
-    (AVX2, 256, Precision.FP32): Measured(
-        7.72, EPYC_AVX2, "2026-12-01", f"{STAGES} --still --seconds 1"),
-    (AVX2, 512, Precision.FP32): Measured(
-        38.6, EPYC_AVX2, "2026-12-01", f"{STAGES} --still --size 512 --seconds 0.24: 38.61"),
-    # no AVX2 machine since: the fp32 rows times winograd/fp32 on an AVX-512 one capped to AVX2
-    (AVX2, 256, Precision.WINOGRAD): Measured(
-        6.5, f"{EPYC_AVX2}; ratio: {EPYC_BF16} capped", "2026-12-07",
-        f"the fp32 row x `{AVX2_CAP} {SPEED} --size 256 --runs 3`'s winograd/fp32 (4.08 / 4.87)"),
-    (AVX2, 512, Precision.WINOGRAD): Measured(
-        32.0, f"{EPYC_AVX2}; ratio: {EPYC_BF16} capped", "2026-12-07",
-        f"the fp32 row x `{AVX2_CAP} {SPEED} --size 512 --runs 1`'s winograd/fp32 (16.37 / 19.75)"),
+    (AVX512_BF16, 256, Precision.BF16): _BF16_256,
+    (AVX512_BF16, 512, Precision.BF16): _BF16_512,
+    (AVX512_BF16, 256, Precision.FP32): _FP32_256,
+    (AVX512_BF16, 512, Precision.FP32): _FP32_512,
+    (AVX512_BF16, 256, Precision.WINOGRAD): _FP32_256.scaled(
+        f"{SPEED} --size 256 --runs 3", "winograd", 3.78, "fp32", 4.69, EPYC_BF16, "2026-12-07"),
+    (AVX512_BF16, 512, Precision.WINOGRAD): _FP32_512.scaled(
+        f"{SPEED} --size 512 --runs 1", "winograd", 16.24, "fp32", 19.29, EPYC_BF16,
+        "2026-12-07"),
+    (AVX2, 256, Precision.FP32): _AVX2_256,
+    (AVX2, 512, Precision.FP32): _AVX2_512,
+    (AVX2, 256, Precision.WINOGRAD): _AVX2_256.scaled(
+        f"{AVX2_CAP} {SPEED} --size 256 --runs 3", "winograd", 4.08, "fp32", 4.87, _CAPPED,
+        "2026-12-07"),
+    (AVX2, 512, Precision.WINOGRAD): _AVX2_512.scaled(
+        f"{AVX2_CAP} {SPEED} --size 512 --runs 1", "winograd", 16.37, "fp32", 19.75, _CAPPED,
+        "2026-12-07"),
 }
 # What GFPGAN with its detector and parser adds per frame, by (CPU class, precision): the
 # enhanced render minus the plain one, the larger of crop and full mode.
