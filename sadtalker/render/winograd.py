@@ -91,9 +91,11 @@ class WinogradKernel:
         batch, channels, height, width = x.shape
         features = self.transformed.shape[2]
         rows, cols = -(-height // TILE), -(-width // TILE)
-        # zero padding 1, and up to whole tiles, on the channels-last view
+        # zero padding 1, and up to whole tiles, on the channels-last view (contiguous: the
+        # tile view below assumes its strides)
         padded = F.pad(x.permute(0, 2, 3, 1),
-                       (0, 0, 1, 1 + TILE * cols - width, 1, 1 + TILE * rows - height))
+                       (0, 0, 1, 1 + TILE * cols - width, 1, 1 + TILE * rows - height)
+                       ).contiguous()
         padded_height, padded_width = padded.shape[1:3]
         out = torch.empty(batch, TILE * rows, TILE * cols, features, dtype=x.dtype)
         band = max(1, CHUNK_ELEMENTS // (_N * _N * batch * cols * max(channels, features)))
