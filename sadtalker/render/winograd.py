@@ -63,6 +63,7 @@ _A_T, _G, _B_T = transform_matrices()
 _N = TILE + KERNEL - 1
 _INPUT_TRANSFORM = torch.from_numpy(np.kron(_B_T, _B_T)).float()  # (n*n, n*n), row-major tiles
 _OUTPUT_TRANSFORM = torch.from_numpy(np.kron(_A_T, _A_T)).float()  # (tile*tile, n*n)
+_KERNEL_TRANSFORM = torch.from_numpy(np.kron(_G, _G)).float()  # (n*n, kernel*kernel)
 
 
 def gains(in_features: int, out_features: int) -> bool:
@@ -81,11 +82,11 @@ class WinogradKernel:
     def __init__(self, weight: torch.Tensor) -> None:
         if weight.shape[2:] != (KERNEL, KERNEL):
             raise ValueError(f"expected a (out, in, 3, 3) kernel, got {tuple(weight.shape)}")
-        g = torch.from_numpy(_G)
         out_features, in_features = weight.shape[:2]
-        # U[(a, b), c, k] = (G w[k, c] G^T)[a, b]
-        self.transformed = torch.einsum("ai,kcij,bj->abck", g, weight.detach().double(), g
-                                        ).reshape(_N * _N, in_features, out_features).float()
+        # U[(a, b), c, k] = (G w[k, c] G^T)[a, b], as one matrix product over all (k, c)
+        flat = weight.detach().float().reshape(out_features * in_features, KERNEL * KERNEL)
+        self.transformed = (_KERNEL_TRANSFORM @ flat.T).view(
+            _N * _N, out_features, in_features).transpose(1, 2).contiguous()
 
     def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         batch, channels, height, width = x.shape
