@@ -59,11 +59,25 @@ def test_row_bands_give_the_whole_maps_result(monkeypatch):
     torch.testing.assert_close(kernel(x), whole, rtol=1e-6, atol=1e-6)
 
 
+def test_thread_count_does_not_change_the_result():
+    torch.manual_seed(0)
+    x = torch.randn(3, 64, 21, 18).contiguous(memory_format=torch.channels_last)
+    kernel = WinogradKernel(torch.randn(130, 64, 3, 3))  # a channel block and a remainder
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        single = kernel(x)
+        torch.set_num_threads(2)
+        torch.testing.assert_close(kernel(x), single, rtol=1e-6, atol=1e-5)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_conv3x3_keeps_conv2ds_checkpoint_and_uses_winograd_only_where_it_gains():
     torch.manual_seed(0)
     wide, narrow = Conv3x3(128, 512), Conv3x3(128, 64)
     assert list(wide.state_dict()) == list(nn.Conv2d(128, 512, 3, padding=1).state_dict())
-    assert gains(128, 512) and not gains(128, 64) and not gains(128, 256)
+    assert gains(128, 512) and gains(256, 128) and not gains(128, 64) and not gains(64, 256)
     x = torch.randn(1, 128, 12, 12).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         direct = wide(x)
@@ -96,11 +110,16 @@ def test_decoder_with_winograd_matches_its_direct_form():
         decoder.set_frame_dtype(torch.float32, winograd=True)
         fast = {name for name, m in decoder.named_modules()
                 if isinstance(m, Conv3x3) and m.winograd is not None}
-        # fc, the middle blocks' convs and their 512-wide gamma/beta, up_0's convs and its
-        # 512-wide gamma/beta; nothing of up_1 (64-256 wide) nor the 128-wide shared convs
-        assert len(fast) == 1 + 6 * (2 + 4) + 2 + 4
-        assert "fc" in fast and "G_middle_5.norm_1.mlp_gamma" in fast
-        assert not any(name.startswith("up_1") or "mlp_shared" in name for name in fast)
+        # every layer 128 or more channels wide on both sides, except those that never run:
+        # the up blocks' shared convs (per-phase kernels run instead) and their shortcut's
+        # beta (folded into shortcut_beta_weight)
+        middle = 2 + 2 * 3  # conv_0, conv_1; shared, gamma, beta of norm_0 and norm_1
+        up_0 = 2 + 2 * 2 + 1  # conv_0, conv_1; gamma, beta of norm_0, norm_1; norm_s's gamma
+        up_1 = 2 + 1  # gamma, beta of norm_0 (256 wide); norm_s's gamma
+        assert len(fast) == 1 + 6 * middle + up_0 + up_1
+        assert {"fc", "G_middle_5.norm_1.mlp_shared.0", "up_1.norm_s.mlp_gamma"} <= fast
+        assert not {"up_0.norm_s.mlp_beta", "up_0.norm_0.mlp_shared.0", "up_1.conv_1",
+                    "conv_img"} & fast
         assert (decoder(feature) - direct).abs().max() < 1e-4
     with pytest.raises(ValueError, match="float32"):
         decoder.set_frame_dtype(torch.bfloat16, winograd=True)

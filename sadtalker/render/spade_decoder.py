@@ -69,6 +69,11 @@ class SPADE(nn.Module):
         if self.label_factor > 1:
             self.upsampled_shared = UpsampledConv3x3(self.mlp_shared[0], self.label_factor)
 
+    def unused(self) -> set[nn.Module]:
+        """Convolutions that never run once folded: `mlp_shared` where the label is upsampled
+        (its per-phase kernels run instead)."""
+        return {self.mlp_shared[0]} if self.label_factor > 1 else set()
+
     def hidden(self, label: torch.Tensor) -> torch.Tensor:
         """ReLU(mlp_shared(label upsampled x label_factor))."""
         if not hasattr(self, "scale_bias"):
@@ -127,6 +132,13 @@ class SPADEResBlock(nn.Module):
             self.register_buffer("shortcut_beta_bias", (mix @ beta.bias.detach().float()).to(dtype),
                                  persistent=False)
 
+    def unused(self) -> set[nn.Module]:
+        """Convolutions that never run once folded (see `SPADE.unused`), and the shortcut's
+        beta conv, folded into `shortcut_beta_weight`."""
+        norms = [module for module in self.children() if isinstance(module, SPADE)]
+        unused = set().union(*(norm.unused() for norm in norms))
+        return unused | {self.norm_s.mlp_beta} if self.learned_shortcut else unused
+
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         normalized = instance_norm(x)
         if self.upsample > 1:
@@ -179,9 +191,11 @@ class SPADEDecoder(nn.Module):
             raise ValueError(f"Winograd convolutions run in float32, not {dtype}")
         self.fold()
         self.to(dtype, memory_format=layout)
+        unused = set().union(*(block.unused() for block in self.children()
+                               if isinstance(block, SPADEResBlock)))
         for module in self.modules():
             if isinstance(module, Conv3x3):
-                module.use_winograd(winograd)
+                module.use_winograd(winograd and module not in unused)
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
         x = self.fc(feature)

@@ -18,17 +18,18 @@ d and g.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+
 KERNEL = 3
 TILE = 4  # output pixels per tile side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)  # plus the point at infinity
-CHUNK_ELEMENTS = 2**21  # floats per transformed chunk: tiles are processed in row bands
-MIN_OUT_FEATURES = 256  # narrower layers lose: the transforms outweigh the saved multiplies
-MIN_WEIGHT_ELEMENTS = 128 * 512  # in x out channels below which the same holds
+CHUNK_ELEMENTS = 2**22  # floats per transformed chunk: tiles are processed in row bands
+MIN_FEATURES = 128  # narrower layers lose: the transforms outweigh the saved multiplies
 
 
 def transform_matrices(tile: int = TILE, kernel: int = KERNEL,
@@ -59,17 +60,124 @@ def transform_matrices(tile: int = TILE, kernel: int = KERNEL,
     return a_t, g, b_t
 
 
-_A_T, _G, _B_T = transform_matrices()
+_A_T, _G, _B_T = (matrix.astype(np.float32) for matrix in transform_matrices())
 _N = TILE + KERNEL - 1
-_INPUT_TRANSFORM = torch.from_numpy(np.kron(_B_T, _B_T)).float()  # (n*n, n*n), row-major tiles
-_OUTPUT_TRANSFORM = torch.from_numpy(np.kron(_A_T, _A_T)).float()  # (tile*tile, n*n)
-_KERNEL_TRANSFORM = torch.from_numpy(np.kron(_G, _G)).float()  # (n*n, kernel*kernel)
+_KERNEL_TRANSFORM = torch.from_numpy(np.kron(_G, _G))  # (n*n, kernel*kernel), row-major tiles
+
+CHANNEL_BLOCK = 64  # channels transformed together: a tile's partial sums stay in L1
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
+                cols: int) -> None:
+    batch_items, height, width, channels = x.shape
+    n, tile, b_t = _N, TILE, _B_T
+    for band_row in numba.prange(batch_items * rows):
+        sample, row = band_row // rows, first_row + band_row % rows
+        partial = np.empty((n, n, CHANNEL_BLOCK), np.float32)  # per thread
+        for col in range(cols):
+            index = band_row * cols + col
+            for c0 in range(0, channels, CHANNEL_BLOCK):
+                width_c = min(CHANNEL_BLOCK, channels - c0)
+                partial[:] = 0
+                # partial[a, j] = sum_i B^T[a, i] d[i, j]; d is zero outside the map (padding 1)
+                for i in range(n):
+                    y = tile * row + i - 1
+                    if y < 0 or y >= height:
+                        continue
+                    for j in range(n):
+                        x_pos = tile * col + j - 1
+                        if x_pos < 0 or x_pos >= width:
+                            continue
+                        source = x[sample, y, x_pos, c0:c0 + width_c]
+                        for a in range(n):
+                            weight = b_t[a, i]
+                            if weight != 0:
+                                for c in range(width_c):
+                                    partial[a, j, c] += weight * source[c]
+                # out[(a, b), tile] = sum_j partial[a, j] B^T[b, j]
+                for a in range(n):
+                    for b in range(n):
+                        target = out[a * n + b, index, c0:c0 + width_c]
+                        for c in range(width_c):
+                            target[c] = 0
+                        for j in range(n):
+                            weight = b_t[b, j]
+                            if weight != 0:
+                                for c in range(width_c):
+                                    target[c] += weight * partial[a, j, c]
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_row: int,
+                 rows: int, cols: int) -> None:
+    batch_items, height, width, features = y.shape
+    n, tile, a_t = _N, TILE, _A_T
+    for band_row in numba.prange(batch_items * rows):
+        sample, row = band_row // rows, first_row + band_row % rows
+        partial = np.empty((tile, n, CHANNEL_BLOCK), np.float32)  # per thread
+        pixel = np.empty(CHANNEL_BLOCK, np.float32)
+        for col in range(cols):
+            index = band_row * cols + col
+            for f0 in range(0, features, CHANNEL_BLOCK):
+                width_f = min(CHANNEL_BLOCK, features - f0)
+                partial[:] = 0
+                # partial[u, b] = sum_a A^T[u, a] m[a, b]
+                for a in range(n):
+                    for b in range(n):
+                        source = products[a * n + b, index, f0:f0 + width_f]
+                        for u in range(tile):
+                            weight = a_t[u, a]
+                            if weight != 0:
+                                for c in range(width_f):
+                                    partial[u, b, c] += weight * source[c]
+                # y[u, v] = bias + sum_b partial[u, b] A^T[v, b], inside the map only
+                for u in range(tile):
+                    y_pos = tile * row + u
+                    if y_pos >= height:
+                        continue
+                    for v in range(tile):
+                        x_pos = tile * col + v
+                        if x_pos >= width:
+                            continue
+                        for c in range(width_f):
+                            pixel[c] = bias[f0 + c]
+                        for b in range(n):
+                            weight = a_t[v, b]
+                            if weight != 0:
+                                for c in range(width_f):
+                                    pixel[c] += weight * partial[u, b, c]
+                        target = y[sample, y_pos, x_pos, f0:f0 + width_f]
+                        for c in range(width_f):
+                            target[c] = pixel[c]
+
+
+def _threads() -> None:
+    """Run the loops on as many threads as torch's operators (numba's own default is every
+    core of the machine, not the pod's share)."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+
+
+def transform_input(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
+                    cols: int) -> None:
+    """Tile rows [first_row, first_row + rows) of x (N, H, W, C), zero-padded by 1, ->
+    out (n*n, N*rows*cols, C), tile (sample, row, col) at (sample * rows + row - first_row) *
+    cols + col."""
+    _threads()
+    _input_rows(x, out, first_row, rows, cols)
+
+
+def transform_output(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_row: int,
+                     rows: int, cols: int) -> None:
+    """Products (n*n, N*rows*cols, F) in `transform_input`'s tile order -> y (N, H, W, F)'s
+    pixels of those tiles, plus bias (F,)."""
+    _threads()
+    _output_rows(products, bias, y, first_row, rows, cols)
 
 
 def gains(in_features: int, out_features: int) -> bool:
     """Whether Winograd beats oneDNN's direct fp32 convolution on a layer this wide."""
-    return (out_features >= MIN_OUT_FEATURES
-            and in_features * out_features >= MIN_WEIGHT_ELEMENTS)
+    return min(in_features, out_features) >= MIN_FEATURES
 
 
 class WinogradKernel:
@@ -92,33 +200,17 @@ class WinogradKernel:
         batch, channels, height, width = x.shape
         features = self.transformed.shape[2]
         rows, cols = -(-height // TILE), -(-width // TILE)
-        # zero padding 1, and up to whole tiles, on the channels-last view (contiguous: the
-        # tile view below assumes its strides)
-        padded = F.pad(x.permute(0, 2, 3, 1),
-                       (0, 0, 1, 1 + TILE * cols - width, 1, 1 + TILE * rows - height)
-                       ).contiguous()
-        padded_height, padded_width = padded.shape[1:3]
-        out = torch.empty(batch, TILE * rows, TILE * cols, features, dtype=x.dtype)
+        pixels = x.permute(0, 2, 3, 1).contiguous().numpy()  # a view for channels-last maps
+        out = torch.empty(batch, height, width, features, dtype=x.dtype)
+        bias = torch.zeros(features) if bias is None else bias.detach().float().contiguous()
         band = max(1, CHUNK_ELEMENTS // (_N * _N * batch * cols * max(channels, features)))
         for first in range(0, rows, band):
             count = min(band, rows - first)
-            # the (n, n) elements of every tile in the band: d[(i, j), (b, row, col, c)]
-            tiles = padded.as_strided(
-                (_N, _N, batch, count, cols, channels),
-                (padded_width * channels, channels, padded_height * padded_width * channels,
-                 TILE * padded_width * channels, TILE * channels, 1),
-                padded.storage_offset() + TILE * first * padded_width * channels,
-            ).reshape(_N * _N, -1)
-            products = torch.bmm((_INPUT_TRANSFORM @ tiles).view(_N * _N, -1, channels),
-                                 self.transformed)
-            outputs = (_OUTPUT_TRANSFORM @ products.view(_N * _N, -1)).view(
-                TILE, TILE, batch, count, cols, features)
-            out[:, TILE * first:TILE * (first + count)].view(
-                batch, count, TILE, cols, TILE, features).copy_(outputs.permute(2, 3, 0, 4, 1, 5))
-        if bias is not None:
-            out += bias
-        out = out[:, :height, :width].permute(0, 3, 1, 2)
-        return out.contiguous(memory_format=torch.channels_last)
+            tiles = torch.empty(_N * _N, batch * count * cols, channels)
+            transform_input(pixels, tiles.numpy(), first, count, cols)
+            products = torch.bmm(tiles, self.transformed)
+            transform_output(products.numpy(), bias.numpy(), out.numpy(), first, count, cols)
+        return out.permute(0, 3, 1, 2)
 
 
 class Conv3x3(nn.Conv2d):
