@@ -24,7 +24,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 KERNEL = 3
 TILE = 4  # output pixels per tile side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)  # plus the point at infinity
