@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sadtalker.render.blocks import DownBlock3d, UpBlock3d, coordinate_grid
+from sadtalker.render.fft_conv3d import FFTConv3d
 
 BLOCK_EXPANSION = 32
 MAX_FEATURES = 1024
@@ -81,14 +82,20 @@ class DenseMotionNetwork(nn.Module):
         self.norm = nn.BatchNorm3d(COMPRESS)
         self.occlusion = nn.Conv2d(self.hourglass.out_features * depth, 1, 7, padding=3)
         self.frame_layout = torch.contiguous_format
+        self.mask_by_fft: FFTConv3d | None = None
 
-    def set_frame_dtype(self, dtype: torch.dtype, channels_last: bool = True) -> None:
-        """Run the hourglass, mask and occlusion convolutions in `dtype`; softmax and the
-        deformation stay float32."""
+    def set_frame_dtype(self, dtype: torch.dtype, channels_last: bool = True,
+                        fft_mask: bool = False) -> None:
+        """Run the hourglass, mask and occlusion convolutions in `dtype`, the mask's 7x7x7
+        convolution by FFT where `fft_mask` (float32 only); softmax and the deformation stay
+        float32."""
+        if fft_mask and dtype != torch.float32:
+            raise ValueError(f"the FFT mask convolution runs in float32, not {dtype}")
         self.frame_layout = torch.channels_last_3d if channels_last else torch.contiguous_format
         for module in (self.hourglass, self.mask):
             module.to(dtype, memory_format=self.frame_layout)
         self.occlusion.to(dtype)
+        self.mask_by_fft = FFTConv3d(self.mask) if fft_mask else None
 
     def prepare(self, volume: torch.Tensor, kp_source: torch.Tensor) -> MotionSource:
         """The source-only inputs: volume (1, 32, D, H, W), kp_source (1, K, 3)."""
@@ -115,7 +122,8 @@ class DenseMotionNetwork(nn.Module):
 
         prediction = self.hourglass(features.to(self.mask.weight.dtype,
                                                 memory_format=self.frame_layout))
-        mask = F.softmax(self.mask(prediction).float(), dim=1)
+        mask_conv = self.mask_by_fft or self.mask
+        mask = F.softmax(mask_conv(prediction).float(), dim=1)
         mask = torch.where(mask < MASK_FLOOR, torch.zeros_like(mask), mask)
         deformation = (motions * mask[..., None]).sum(dim=1)
         # The 2-D occlusion conv over (channels x depth) planes, as a 3-D conv spanning the

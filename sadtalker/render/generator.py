@@ -60,9 +60,10 @@ class Generator(nn.Module):
     def set_frame_dtype(self, dtype: torch.dtype, channels_last: bool = True,
                         winograd: bool = False) -> None:
         """Run the per-frame convolution stacks in `dtype` (float32 or bfloat16), on
-        channels-last activations (oneDNN's fastest layout here) unless told otherwise, the
-        decoder's wide 3x3 convolutions by Winograd where `winograd` (float32 only)."""
-        self.dense_motion_network.set_frame_dtype(dtype, channels_last)
+        channels-last activations (oneDNN's fastest layout here) unless told otherwise; where
+        `winograd` (float32 only), with fewer multiplies: the decoder's 3x3 convolutions by
+        Winograd, dense motion's 7x7x7 mask convolution by FFT."""
+        self.dense_motion_network.set_frame_dtype(dtype, channels_last, fft_mask=winograd)
         self.frame_layout = torch.channels_last if channels_last else torch.contiguous_format
         for module in (self.third, self.fourth):
             module.to(dtype, memory_format=self.frame_layout)

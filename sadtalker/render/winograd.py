@@ -2,21 +2,33 @@
 
 A direct 3x3 convolution spends 9 multiply-adds per output pixel per input channel; F(4x4, 3x3)
 transforms 6x6 input tiles and the kernel into a space where each 4x4 output tile costs 36
-(4x fewer), at the price of three cheap linear transforms, ~1e-5 relative rounding error and
+(4x fewer), at the price of three linear transforms, ~1e-5 relative rounding error and
 transformed kernels 4x the size of the plain ones (F(6x6, 3x3) saves a little more arithmetic
 but needs 7.1x, which a 512 render pod's memory cannot spare). On CPUs without native bf16,
-oneDNN's fp32 convolutions are the renderer's cost; on the SPADE decoder's wide layers the
-multiplies saved outweigh the transforms (`bench/render_speed.py`, precision `winograd`), on
-narrow ones they do not (`gains`).
+oneDNN's fp32 convolutions are the renderer's cost; on the SPADE decoder's layers 128 or more
+channels wide the multiplies saved outweigh the transforms (`bench/render_speed.py`, precision
+`winograd`), on narrower ones they do not (`gains`).
 
 The transform matrices follow from the interpolation points by the Toom-Cook construction
 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): the output
 transform A and kernel transform G are written down from the points, and the input transform
 B is the unique solution of the identity that makes A^T[(G g) * (B^T d)] the correlation of
 d and g.
+
+The kernel is transformed once, by one matrix product. The input and output transforms run on
+every call, so they are fused loops compiled by numba for the CPU at hand (AVX2 or AVX-512
+vector code): one pass reads each tile once and applies the separable transform with the
+matrices' values (and zeros) known at compile time; the convolution's zero padding is applied
+while reading, and the output pass adds the bias and writes the channels-last output in place.
+Between them, one batched matrix product per tile element does the multiplies. Written as
+tensor operations instead (gather, Kronecker-matrix products, permutes), the transforms' extra
+passes over memory cost as much as the product itself. The compiled code is cached beside this
+file where the directory is writable (a first call compiles in seconds otherwise).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -66,7 +78,16 @@ _KERNEL_TRANSFORM = torch.from_numpy(np.kron(_G, _G))  # (n*n, kernel*kernel), r
 CHANNEL_BLOCK = 64  # channels transformed together: a tile's partial sums stay in L1
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+def _compiled(function: Callable[..., None]) -> Callable[..., None]:
+    """numba-compile `function` for this CPU, its loops over tile rows in parallel; cached on
+    disk where numba finds a writable cache directory, else compiled anew in each process."""
+    try:
+        return numba.njit(parallel=True, fastmath=True, cache=True)(function)
+    except RuntimeError:  # no writable location for the cache
+        return numba.njit(parallel=True, fastmath=True)(function)
+
+
+@_compiled
 def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                 cols: int) -> None:
     batch_items, height, width, channels = x.shape
@@ -107,7 +128,7 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                                     target[c] += weight * partial[a, j, c]
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+@_compiled
 def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_row: int,
                  rows: int, cols: int) -> None:
     batch_items, height, width, features = y.shape
