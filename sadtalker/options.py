@@ -68,7 +68,7 @@ class Precision(str, Enum):
     AUTO = "auto"  # the fastest path this CPU computes natively: bf16, else winograd
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-4), on any CPU
     BF16 = "bf16"  # faster, close to fp32 (README, "Performance"); native bf16 CPUs only
-    WINOGRAD = "winograd"  # fp32 with the renderer's wide 3x3 convolutions by Winograd
+    WINOGRAD = "winograd"  # fp32, fewer multiplies: Winograd 3x3 and FFT 7x7x7 convolutions
 
     def runs_on(self, cpu: CpuClass) -> bool:
         """Whether `cpu` computes this precision natively (AUTO runs anywhere)."""
@@ -153,9 +153,10 @@ class GenerateOptions:
     batch_size: int = option(2, f"frames the renderer runs at once, 1..{MAX_BATCH_SIZE}")
     precision: Precision = option(
         Precision.AUTO, "precision of the renderer and GFPGAN: auto (bf16 where the CPU computes "
-                        "it natively, else winograd) | fp32 | bf16 | winograd (fp32, the "
-                        "renderer's wide convolutions by Winograd's algorithm: within ~1e-4 of "
-                        "fp32, faster on CPUs without native bf16)")
+                        "it natively, else winograd) | fp32 | bf16 | winograd (fp32 with fewer "
+                        "multiplies, the renderer's 3x3 convolutions by Winograd's algorithm and "
+                        "its 7x7x7 one by FFT: within ~1e-4 of fp32, faster on CPUs without "
+                        "native bf16)")
     max_audio_seconds: float = option(MAX_AUDIO_SECONDS, "longer speech is refused before any "
                                                          "heavy stage")
 

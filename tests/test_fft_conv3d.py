@@ -50,10 +50,10 @@ def test_dense_motion_with_the_fft_mask_matches_its_direct_form():
         network.set_frame_dtype(torch.float32)
         source = network.prepare(volume, kp_source)
         direct = network(source, kp_source, kp_driving)
-        network.set_frame_dtype(torch.float32, fft_mask=True)
+        network.set_frame_dtype(torch.float32, winograd=True)
         assert network.mask_by_fft is not None
         by_fft = network(source, kp_source, kp_driving)
     for fast, reference in zip(by_fft, direct):
         assert (fast - reference).abs().max() < 1e-5
     with pytest.raises(ValueError, match="float32"):
-        network.set_frame_dtype(torch.bfloat16, fft_mask=True)
+        network.set_frame_dtype(torch.bfloat16, winograd=True)

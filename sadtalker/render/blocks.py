@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sadtalker.render.winograd import Conv3x3x3
+
 LEAKY_SLOPE_THIRD = 0.01  # torch's LeakyReLU default, used by the generator's `third` block
 
 
@@ -20,9 +22,15 @@ class ConvNorm(nn.Module):
     def __init__(self, in_features: int, out_features: int, dims: int,
                  kernel_size: int = 3) -> None:
         super().__init__()
-        conv, norm = (nn.Conv2d, nn.BatchNorm2d) if dims == 2 else (nn.Conv3d, nn.BatchNorm3d)
-        self.conv = conv(in_features, out_features, kernel_size, padding=kernel_size // 2)
-        self.norm = norm(out_features)
+        if dims == 2:
+            self.conv = nn.Conv2d(in_features, out_features, kernel_size,
+                                  padding=kernel_size // 2)
+            self.norm = nn.BatchNorm2d(out_features)
+        else:  # 3x3x3 convolutions can run as Winograd (dense motion, precision winograd)
+            self.conv = (Conv3x3x3(in_features, out_features) if kernel_size == 3 else
+                         nn.Conv3d(in_features, out_features, kernel_size,
+                                   padding=kernel_size // 2))
+            self.norm = nn.BatchNorm3d(out_features)
 
     def conv_norm_relu(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.norm(self.conv(x)), inplace=True)

@@ -18,6 +18,7 @@ from torch import nn
 
 from sadtalker.render.blocks import DownBlock3d, UpBlock3d, coordinate_grid
 from sadtalker.render.fft_conv3d import FFTConv3d
+from sadtalker.render.winograd import Conv3x3x3
 
 BLOCK_EXPANSION = 32
 MAX_FEATURES = 1024
@@ -42,7 +43,7 @@ class Hourglass3d(nn.Module):
             UpBlock3d((1 if i == NUM_BLOCKS - 1 else 2) * width[i + 1], width[i])
             for i in reversed(range(NUM_BLOCKS)))
         self.out_features = BLOCK_EXPANSION + in_features
-        self.decoder.conv = nn.Conv3d(self.out_features, self.out_features, 3, padding=1)
+        self.decoder.conv = Conv3x3x3(self.out_features, self.out_features)
         self.decoder.norm = nn.BatchNorm3d(self.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,17 +86,20 @@ class DenseMotionNetwork(nn.Module):
         self.mask_by_fft: FFTConv3d | None = None
 
     def set_frame_dtype(self, dtype: torch.dtype, channels_last: bool = True,
-                        fft_mask: bool = False) -> None:
-        """Run the hourglass, mask and occlusion convolutions in `dtype`, the mask's 7x7x7
-        convolution by FFT where `fft_mask` (float32 only); softmax and the deformation stay
-        float32."""
-        if fft_mask and dtype != torch.float32:
-            raise ValueError(f"the FFT mask convolution runs in float32, not {dtype}")
+                        winograd: bool = False) -> None:
+        """Run the hourglass, mask and occlusion convolutions in `dtype`; where `winograd`
+        (float32 only), the hourglass's 3x3x3 convolutions by Winograd and the mask's 7x7x7
+        one by FFT. Softmax and the deformation stay float32."""
+        if winograd and dtype != torch.float32:
+            raise ValueError(f"Winograd and FFT convolutions run in float32, not {dtype}")
         self.frame_layout = torch.channels_last_3d if channels_last else torch.contiguous_format
         for module in (self.hourglass, self.mask):
             module.to(dtype, memory_format=self.frame_layout)
         self.occlusion.to(dtype)
-        self.mask_by_fft = FFTConv3d(self.mask) if fft_mask else None
+        self.mask_by_fft = FFTConv3d(self.mask) if winograd else None
+        for module in self.hourglass.modules():
+            if isinstance(module, Conv3x3x3):
+                module.use_winograd(winograd)
 
     def prepare(self, volume: torch.Tensor, kp_source: torch.Tensor) -> MotionSource:
         """The source-only inputs: volume (1, 32, D, H, W), kp_source (1, K, 3)."""

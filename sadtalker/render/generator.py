@@ -61,9 +61,9 @@ class Generator(nn.Module):
                         winograd: bool = False) -> None:
         """Run the per-frame convolution stacks in `dtype` (float32 or bfloat16), on
         channels-last activations (oneDNN's fastest layout here) unless told otherwise; where
-        `winograd` (float32 only), with fewer multiplies: the decoder's 3x3 convolutions by
+        `winograd` (float32 only), with fewer multiplies: 3x3 and 3x3x3 convolutions by
         Winograd, dense motion's 7x7x7 mask convolution by FFT."""
-        self.dense_motion_network.set_frame_dtype(dtype, channels_last, fft_mask=winograd)
+        self.dense_motion_network.set_frame_dtype(dtype, channels_last, winograd)
         self.frame_layout = torch.channels_last if channels_last else torch.contiguous_format
         for module in (self.third, self.fourth):
             module.to(dtype, memory_format=self.frame_layout)

@@ -10,7 +10,8 @@ them against the public form): the label's 3x3 convolution at the label's own re
 (`upsampled_conv`), one instance norm per block input, taken before the up blocks' nearest
 upsampling, 1 + gamma as gamma's bias + 1, and the 1x1 shortcut conv folded into the
 shortcut's beta conv. `SPADEDecoder.fold` derives these constants once, after loading. For
-precision `winograd`, the wide 3x3 convolutions run as Winograd F(4x4, 3x3) (`winograd.Conv3x3`).
+precision `winograd`, the 3x3 convolutions 128 or more channels wide run as Winograd F(4x4,
+3x3) (`winograd.Conv3x3`).
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class SPADEDecoder(nn.Module):
                         layout: torch.memory_format = torch.channels_last,
                         winograd: bool = False) -> None:
         """Cast weights and folded constants to `dtype` and `layout` (folding first, if that
-        has not been done), with the wide 3x3 convolutions by Winograd where `winograd`
+        has not been done), with the 3x3 convolutions by Winograd where `winograd`
         (float32 only); repeated calls only cast."""
         if winograd and dtype != torch.float32:
             raise ValueError(f"Winograd convolutions run in float32, not {dtype}")

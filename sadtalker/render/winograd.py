@@ -33,14 +33,13 @@ from collections.abc import Callable
 import numba
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 KERNEL = 3
 TILE = 4  # output pixels per tile side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)  # plus the point at infinity
 CHUNK_ELEMENTS = 2**22  # floats per transformed chunk: tiles are processed in row bands
-MIN_FEATURES = 128  # narrower layers lose: the transforms outweigh the saved multiplies
+MIN_FEATURES = 128  # narrower 2-D layers lose: the transforms outweigh the saved multiplies
 
 
 def transform_matrices(tile: int = TILE, kernel: int = KERNEL,
@@ -195,56 +194,83 @@ def transform_output(products: np.ndarray, bias: np.ndarray, y: np.ndarray, firs
     _output_rows(products, bias, y, first_row, rows, cols)
 
 
-def gains(in_features: int, out_features: int) -> bool:
-    """Whether Winograd beats oneDNN's direct fp32 convolution on a layer this wide."""
-    return min(in_features, out_features) >= MIN_FEATURES
+def gains(in_features: int, out_features: int, depth_taps: int = 1) -> bool:
+    """Whether Winograd beats oneDNN's direct fp32 convolution on a layer this wide; a 3-D
+    kernel's depth taps share the tile transforms, so the bar is lower by that factor."""
+    return min(in_features, out_features) * depth_taps >= MIN_FEATURES
 
 
 class WinogradKernel:
-    """One 3x3 kernel, transformed once, applied to float32 maps of any size by F(4x4, 3x3).
+    """One 3x3 or 3x3x3 kernel, transformed once, applied to float32 maps (N, C, H, W) or
+    volumes (N, C, D, H, W) of any size by F(4x4, 3x3) over height and width; a 3-D kernel's
+    depth taps are summed directly, each a product with the same transformed tiles.
 
-    Same result as F.conv2d(x, weight, bias, padding=1) to ~1e-5 relative; the output is
-    channels-last, the layout the renderer's fp32 path runs in.
+    Same result as F.conv2d / F.conv3d(x, weight, bias, padding=1) to ~1e-5 relative; the
+    output is channels-last, the layout the renderer's fp32 path runs in.
     """
 
     def __init__(self, weight: torch.Tensor) -> None:
-        if weight.shape[2:] != (KERNEL, KERNEL):
-            raise ValueError(f"expected a (out, in, 3, 3) kernel, got {tuple(weight.shape)}")
-        out_features, in_features = weight.shape[:2]
-        # U[(a, b), c, k] = (G w[k, c] G^T)[a, b], as one matrix product over all (k, c)
-        flat = weight.detach().float().reshape(out_features * in_features, KERNEL * KERNEL)
+        planar = weight.dim() == 4
+        taps = weight[:, :, None] if planar else weight  # (out, in, depth taps, 3, 3)
+        if taps.dim() != 5 or taps.shape[3:] != (KERNEL, KERNEL) or taps.shape[2] % 2 == 0:
+            raise ValueError(f"expected a (out, in, 3, 3) or (out, in, 3, 3, 3) kernel, got "
+                             f"{tuple(weight.shape)}")
+        out_features, in_features, depth_taps = taps.shape[:3]
+        # U[t, (a, b), c, k] = (G w[k, c, t] G^T)[a, b], as one matrix product over all
+        flat = taps.detach().float().permute(2, 0, 1, 3, 4).reshape(-1, KERNEL * KERNEL)
         self.transformed = (_KERNEL_TRANSFORM @ flat.T).view(
-            _N * _N, out_features, in_features).transpose(1, 2).contiguous()
+            _N * _N, depth_taps, out_features, in_features).permute(1, 0, 3, 2).contiguous()
+        self.planar = planar
 
     def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        batch, channels, height, width = x.shape
-        features = self.transformed.shape[2]
+        volume = x if x.dim() == 5 else x[:, :, None]
+        batch, channels, depth, height, width = volume.shape
+        taps, features = self.transformed.shape[0], self.transformed.shape[3]
+        if self.planar != (x.dim() == 4):
+            raise ValueError(f"a {'2' if self.planar else '3'}-D kernel cannot convolve "
+                             f"{tuple(x.shape)}")
         rows, cols = -(-height // TILE), -(-width // TILE)
-        pixels = x.permute(0, 2, 3, 1).contiguous().numpy()  # a view for channels-last maps
-        out = torch.empty(batch, height, width, features, dtype=x.dtype)
+        slices = batch * depth  # every (sample, depth) slice is one 2-D map
+        # a view for channels-last inputs
+        pixels = volume.permute(0, 2, 3, 4, 1).contiguous().view(slices, height, width, channels)
+        out = torch.empty(batch, depth, height, width, features, dtype=x.dtype)
         bias = torch.zeros(features) if bias is None else bias.detach().float().contiguous()
-        band = max(1, CHUNK_ELEMENTS // (_N * _N * batch * cols * max(channels, features)))
+        band = max(1, CHUNK_ELEMENTS // (_N * _N * slices * cols * max(channels, features)))
         for first in range(0, rows, band):
             count = min(band, rows - first)
-            tiles = torch.empty(_N * _N, batch * count * cols, channels)
-            transform_input(pixels, tiles.numpy(), first, count, cols)
-            products = torch.bmm(tiles, self.transformed)
-            transform_output(products.numpy(), bias.numpy(), out.numpy(), first, count, cols)
-        return out.permute(0, 3, 1, 2)
+            per_slice = count * cols
+            tiles = torch.empty(_N * _N, slices * per_slice, channels)
+            transform_input(pixels.numpy(), tiles.numpy(), first, count, cols)
+            products = torch.bmm(tiles, self.transformed[taps // 2])
+            for tap in range(taps):  # the off-centre depth taps, where they fall inside
+                shift = tap - taps // 2
+                if tap == taps // 2 or abs(shift) >= depth:
+                    continue
+                reads = slice(max(shift, 0) * per_slice, (depth + min(shift, 0)) * per_slice)
+                writes = slice(max(-shift, 0) * per_slice, (depth - max(shift, 0)) * per_slice)
+                for sample in range(batch):
+                    start = sample * depth * per_slice
+                    target = products[:, start + writes.start:start + writes.stop]
+                    target.baddbmm_(tiles[:, start + reads.start:start + reads.stop],
+                                    self.transformed[tap])
+            transform_output(products.numpy(), bias.numpy(),
+                             out.view(slices, height, width, features).numpy(), first, count,
+                             cols)
+        return out.permute(0, 4, 1, 2, 3) if x.dim() == 5 else out[:, 0].permute(0, 3, 1, 2)
 
 
-class Conv3x3(nn.Conv2d):
-    """nn.Conv2d(in, out, 3, padding=1), with its parameters and state-dict keys, that runs as
-    Winograd F(4x4, 3x3) on float32 maps once `use_winograd(True)` is called on a layer wide
-    enough to gain. Call it again after any change of the weights or their dtype."""
+class WinogradConv:
+    """What `Conv3x3` and `Conv3x3x3` add to torch's convolution: run as Winograd on float32
+    inputs once `use_winograd(True)` is called on a layer wide enough to gain. Call it again
+    after any change of the weights or their dtype; parameters and state-dict keys are
+    torch's."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
-        super().__init__(in_features, out_features, KERNEL, padding=1, bias=bias)
-        self.winograd: WinogradKernel | None = None
+    winograd: WinogradKernel | None = None
 
     def use_winograd(self, enabled: bool) -> None:
         """Transform the kernel for Winograd where it gains; direct convolution otherwise."""
-        wide = gains(self.in_channels, self.out_channels)
+        depth_taps = self.kernel_size[0] if len(self.kernel_size) == 3 else 1
+        wide = gains(self.in_channels, self.out_channels, depth_taps)
         self.winograd = WinogradKernel(self.weight) if enabled and wide else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -254,4 +280,18 @@ class Conv3x3(nn.Conv2d):
         """This layer's kernel with another bias (SPADE's 1 + gamma)."""
         if self.winograd is not None and x.dtype == torch.float32:
             return self.winograd(x, bias)
-        return F.conv2d(x, self.weight, bias, padding=1)
+        return self._conv_forward(x, self.weight, bias)
+
+
+class Conv3x3(WinogradConv, nn.Conv2d):
+    """nn.Conv2d(in, out, 3, padding=1) that can run as Winograd (`WinogradConv`)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__(in_features, out_features, KERNEL, padding=1, bias=bias)
+
+
+class Conv3x3x3(WinogradConv, nn.Conv3d):
+    """nn.Conv3d(in, out, 3, padding=1) that can run as Winograd (`WinogradConv`)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__(in_features, out_features, KERNEL, padding=1, bias=bias)
