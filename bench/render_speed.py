@@ -15,10 +15,11 @@ Four paths, timed in the same run on the same inputs:
             that compute bf16 natively (skipped elsewhere, and said so).
 The baseline runs with glibc's default allocator, as the public code does, and again with
 freed memory kept in the heap (sadtalker.allocator, which the CLI and the render pods use and
-the two fp32/bf16 paths run with): the ratios against both are printed.
+the other paths run with): the ratios against both are printed.
 Synthetic weights (BatchNorm calibrated on a real face) and the astronaut as source; driving
 coefficients are a seeded random walk. Prints the CPU's class and flags, the median of `--runs`
-timed batches after one warm-up batch per path, each path's speed-up over the baseline, the max
+timed batches after one warm-up batch per path (the paths taking turns, batch by batch, so that
+a shared machine's slow spells weigh on all alike), each path's speed-up over the baseline, the max
 abs difference of fp32 frames and the PSNR of the winograd and bf16 frames against the
 baseline's, and the process's peak RSS.
 
@@ -112,17 +113,28 @@ def render_like_public(renderer: Renderer, state: SourceState, source: np.ndarra
         return renderer.render_float(state, settings, start, stop)
 
 
-def time_path(render: Callable[[int, int], torch.Tensor], batch: int, runs: int,
-              ) -> tuple[float, list[float], torch.Tensor]:
-    """Median seconds per frame of `runs` batches after a warm-up batch, and the frames."""
-    render(0, batch)
-    times, frames = [], []
+Path = tuple[str, Callable[[int, int], torch.Tensor], bool]  # name, render, keep freed memory
+
+
+def time_paths(paths: list[Path], batch: int, runs: int,
+               ) -> dict[str, tuple[float, list[float], torch.Tensor]]:
+    """Per path: median seconds per frame of `runs` batches after a warm-up batch, the runs,
+    and the frames. The paths take turns batch by batch, so a slow spell of a shared machine
+    weighs on all of them alike rather than on whichever path it fell on."""
+    for _, render, heap in paths:
+        retain_freed_memory(heap)
+        render(0, batch)
+    times: dict[str, list[float]] = {name: [] for name, _, _ in paths}
+    frames: dict[str, list[torch.Tensor]] = {name: [] for name, _, _ in paths}
     for run in range(runs):
         start = (run + 1) * batch
-        begin = time.perf_counter()
-        frames.append(render(start, start + batch))
-        times.append((time.perf_counter() - begin) / batch)
-    return statistics.median(times), times, torch.cat(frames)
+        for name, render, heap in paths:
+            retain_freed_memory(heap)
+            begin = time.perf_counter()
+            frames[name].append(render(start, start + batch))
+            times[name].append((time.perf_counter() - begin) / batch)
+    return {name: (statistics.median(times[name]), times[name], torch.cat(frames[name]))
+            for name, _, _ in paths}
 
 
 def render_arguments(description: str) -> argparse.ArgumentParser:
@@ -165,17 +177,17 @@ def main() -> None:
         return render_like_public(public, states[Precision.FP32], source, settings, a, b)
 
     # (name, render, keep freed memory in the heap as the CLI and the render pods do)
-    paths: list[tuple[str, Callable[[int, int], torch.Tensor], bool]] = [
+    paths: list[Path] = [
         ("baseline", public_path, False),
         ("baseline+heap", public_path, True),
         *((precision.value, (lambda a, b, p=precision: renderers[p].render_float(
             states[p], settings, a, b)), True) for precision in measured),
     ]
-    seconds, frames = {}, {}
-    for name, render, heap in paths:
-        retain_freed_memory(heap)
-        seconds[name], times, frames[name] = time_path(render, args.batch, args.runs)
-        log.info("%-13s %.2f s/frame (runs %s)", name, seconds[name],
+    timed = time_paths(paths, args.batch, args.runs)
+    seconds = {name: median for name, (median, _, _) in timed.items()}
+    frames = {name: rendered for name, (_, _, rendered) in timed.items()}
+    for name, (median, times, _) in timed.items():
+        log.info("%-13s %.2f s/frame (runs %s)", name, median,
                  " ".join(f"{t:.2f}" for t in times))
     base, heap_base = seconds["baseline"], seconds["baseline+heap"]
     summary = [(f"size {args.size}, {args.threads} threads, batch {args.batch}, median of "
