@@ -10,7 +10,13 @@ from torch import nn
 
 from sadtalker.render import winograd
 from sadtalker.render.spade_decoder import SPADEDecoder
-from sadtalker.render.winograd import Conv3x3, WinogradKernel, gains, transform_matrices
+from sadtalker.render.winograd import (
+    Conv3x3,
+    Conv3x3x3,
+    WinogradKernel,
+    gains,
+    transform_matrices,
+)
 
 TOLERANCE = 5e-5  # of the output's largest magnitude; direct fp32 is ~2e-6 off float64
 
@@ -50,6 +56,32 @@ def test_kernel_matches_a_direct_convolution_on_any_map(batch, height, width, la
     assert relative_error(out, expected) < TOLERANCE
 
 
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_3d_kernel_matches_a_direct_convolution(depth):
+    torch.manual_seed(0)
+    x = torch.randn(2, 24, depth, 13, 9).contiguous(memory_format=torch.channels_last_3d)
+    weight, bias = torch.randn(40, 24, 3, 3, 3), torch.randn(40)
+    out = WinogradKernel(weight)(x, bias)
+    expected = F.conv3d(x.double(), weight.double(), bias.double(), padding=1)
+    assert out.shape == expected.shape
+    assert out.is_contiguous(memory_format=torch.channels_last_3d)
+    assert relative_error(out, expected) < TOLERANCE
+    with pytest.raises(ValueError, match="3-D kernel cannot convolve"):
+        WinogradKernel(weight)(x[:, :, 0])
+
+
+def test_conv3x3x3_keeps_conv3ds_checkpoint_and_runs_winograd():
+    torch.manual_seed(0)
+    conv = Conv3x3x3(64, 80)
+    assert list(conv.state_dict()) == list(nn.Conv3d(64, 80, 3, padding=1).state_dict())
+    x = torch.randn(1, 64, 3, 8, 8).contiguous(memory_format=torch.channels_last_3d)
+    with torch.inference_mode():
+        direct = conv(x)
+        conv.use_winograd(True)
+        assert conv.winograd is not None
+        assert relative_error(conv(x), direct.double()) < TOLERANCE
+
+
 def test_row_bands_give_the_whole_maps_result(monkeypatch):
     torch.manual_seed(0)
     x = torch.randn(2, 32, 30, 22).contiguous(memory_format=torch.channels_last)
@@ -78,6 +110,8 @@ def test_conv3x3_keeps_conv2ds_checkpoint_and_uses_winograd_only_where_it_gains(
     wide, narrow = Conv3x3(128, 512), Conv3x3(128, 64)
     assert list(wide.state_dict()) == list(nn.Conv2d(128, 512, 3, padding=1).state_dict())
     assert gains(128, 512) and gains(256, 128) and not gains(128, 64) and not gains(64, 256)
+    # 3-D: the depth taps share the transforms; the largest kernels stay direct (memory)
+    assert gains(80, 64, 3) and not gains(128, 32, 3) and not gains(1024, 512, 3)
     x = torch.randn(1, 128, 12, 12).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         direct = wide(x)

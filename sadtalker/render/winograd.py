@@ -40,6 +40,9 @@ TILE = 4  # output pixels per tile side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)  # plus the point at infinity
 CHUNK_ELEMENTS = 2**22  # floats per transformed chunk: tiles are processed in row bands
 MIN_FEATURES = 128  # narrower 2-D layers lose: the transforms outweigh the saved multiplies
+# Larger transformed kernels (the hourglass's deepest layers, 1024 channels on 4x4 and 8x8
+# maps) would save ~1 % of a frame for ~0.5 GiB of a render pod's memory: they stay direct.
+MAX_KERNEL_BYTES = 64 * 2**20
 
 
 def transform_matrices(tile: int = TILE, kernel: int = KERNEL,
@@ -195,9 +198,12 @@ def transform_output(products: np.ndarray, bias: np.ndarray, y: np.ndarray, firs
 
 
 def gains(in_features: int, out_features: int, depth_taps: int = 1) -> bool:
-    """Whether Winograd beats oneDNN's direct fp32 convolution on a layer this wide; a 3-D
-    kernel's depth taps share the tile transforms, so the bar is lower by that factor."""
-    return min(in_features, out_features) * depth_taps >= MIN_FEATURES
+    """Whether Winograd is worth it on a layer this wide: it beats oneDNN's direct fp32
+    convolution (a 3-D kernel's depth taps share the tile transforms, so the bar is lower by
+    that factor), and its transformed kernel fits in MAX_KERNEL_BYTES."""
+    kernel_bytes = 4 * _N * _N * in_features * out_features * depth_taps
+    return (min(in_features, out_features) * depth_taps >= MIN_FEATURES
+            and kernel_bytes <= MAX_KERNEL_BYTES)
 
 
 class WinogradKernel:
@@ -248,11 +254,10 @@ class WinogradKernel:
                     continue
                 reads = slice(max(shift, 0) * per_slice, (depth + min(shift, 0)) * per_slice)
                 writes = slice(max(-shift, 0) * per_slice, (depth - max(shift, 0)) * per_slice)
-                for sample in range(batch):
-                    start = sample * depth * per_slice
-                    target = products[:, start + writes.start:start + writes.stop]
-                    target.baddbmm_(tiles[:, start + reads.start:start + reads.stop],
-                                    self.transformed[tap])
+                for sample in range(batch):  # (a product into a strided slice would be
+                    start = sample * depth * per_slice  # one small matmul per matrix)
+                    products[:, start + writes.start:start + writes.stop].add_(torch.bmm(
+                        tiles[:, start + reads.start:start + reads.stop], self.transformed[tap]))
             transform_output(products.numpy(), bias.numpy(),
                              out.view(slices, height, width, features).numpy(), first, count,
                              cols)
