@@ -35,8 +35,8 @@ def cpu_class() -> CpuClass:
     """This machine's class, as torch's kernels see it (decided once per process).
 
     The CPU's features, capped by the vector width ATen dispatches to: with
-    ``ATEN_CPU_CAPABILITY=avx2`` (and oneDNN capped alike, ``ONEDNN_MAX_CPU_ISA=AVX2``) an
-    AVX-512 machine runs, and is treated as, the AVX2 class.
+    ``ATEN_CPU_CAPABILITY=avx2`` (and oneDNN and numba capped alike, ``ONEDNN_MAX_CPU_ISA=AVX2
+    NUMBA_CPU_NAME=haswell``) an AVX-512 machine runs, and is treated as, the AVX2 class.
     """
     import torch  # deferred: the light Flyte tasks read options without loading torch
 

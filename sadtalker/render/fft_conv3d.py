@@ -5,13 +5,12 @@ Dense motion's mask convolution (7x7x7, 112 -> K+1 channels on a 16 x S/4 x S/4 
 domain of each depth slice the 7x7 spatial window becomes one complex product per frequency;
 the 7 depth taps stay direct. The map is cut into overlapping blocks of BLOCK + 6 pixels a side
 (overlap-save: each block yields BLOCK outputs), so the kernel's spectra have one size, set
-once, whatever the render size. Same result as F.conv3d to ~1e-6 relative.
+once, whatever the render size, and one block's spectra are in memory at a time. Same result as F.conv3d to ~1e-6 relative.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 BLOCK = 64  # output pixels per FFT block side
@@ -38,36 +37,37 @@ class FFTConv3d:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x (N, C, D, H, W) float32 -> (N, out, D, H, W), as the convolution."""
         n, _, depth, height, width = x.shape
-        half, size = self.kernel // 2, self.size
-        rows, cols = -(-height // BLOCK), -(-width // BLOCK)
-        # zero padding: the convolution's, and up to whole blocks
-        padded = F.pad(x.float(), (half, half + BLOCK * cols - width,
-                                   half, half + BLOCK * rows - height, half, half))
-        blocks = padded.unfold(3, size, BLOCK).unfold(4, size, BLOCK)  # N C D' R Q y x
-        out = x.new_empty(n, self.spectra.shape[-1], depth, rows * BLOCK, cols * BLOCK,
-                          dtype=torch.float32)
-        for row in range(rows):  # one row of blocks at a time bounds the spectra's memory
-            out[..., row * BLOCK:(row + 1) * BLOCK, :] = self.block_row(blocks[:, :, :, row])
-        out = out[..., :height, :width]
+        out = x.new_empty(n, self.spectra.shape[-1], depth, height, width, dtype=torch.float32)
+        # one block at a time: the spectra of a block are ~3x its input, which at 512 would
+        # be ~1 GiB for the whole map
+        for top in range(0, height, BLOCK):
+            for left in range(0, width, BLOCK):
+                rows, cols = min(BLOCK, height - top), min(BLOCK, width - left)
+                out[..., top:top + rows, left:left + cols] = self.block(x, top, left)[
+                    ..., :rows, :cols]
         if self.bias is not None:
-            out = out + self.bias.view(1, -1, 1, 1, 1)
+            out += self.bias.view(1, -1, 1, 1, 1)
         return out
 
-    def block_row(self, blocks: torch.Tensor) -> torch.Tensor:
-        """blocks (N, C, D + kernel - 1, Q, size, size) -> (N, out, D, BLOCK, Q * BLOCK)."""
-        n, channels, padded_depth, cols = blocks.shape[:4]
-        depth, size = padded_depth - self.kernel + 1, self.size
-        spectra = torch.fft.rfft2(blocks)  # (N, C, D', Q, size, size // 2 + 1)
+    def block(self, x: torch.Tensor, top: int, left: int) -> torch.Tensor:
+        """The (N, out, D, BLOCK, BLOCK) outputs whose top-left corner is (top, left)."""
+        n, channels, depth, height, width = x.shape
+        half, size = self.kernel // 2, self.size
+        # the block's input with its halo, zero outside the map (the convolution's padding)
+        window = x.new_zeros(n, channels, depth + 2 * half, size, size, dtype=torch.float32)
+        y0, y1 = max(top - half, 0), min(top - half + size, height)
+        x0, x1 = max(left - half, 0), min(left - half + size, width)
+        window[:, :, half:half + depth, y0 - top + half:y1 - top + half,
+               x0 - left + half:x1 - left + half] = x[..., y0:y1, x0:x1]
+        spectra = torch.fft.rfft2(window)  # (N, C, D', size, size // 2 + 1)
         frequencies = spectra.shape[-2] * spectra.shape[-1]
-        # (frequency, depth, N * Q, C): each depth tap is then one contiguous slice
-        stacked = spectra.permute(4, 5, 2, 0, 3, 1).reshape(
-            frequencies, padded_depth, n * cols, channels).contiguous()
+        # (frequency, depth, N, C): each depth tap is then one contiguous slice
+        stacked = spectra.permute(3, 4, 2, 0, 1).reshape(
+            frequencies, depth + 2 * half, n, channels).contiguous()
         out = None
         for tap in range(self.kernel):
-            window = stacked[:, tap:tap + depth].flatten(1, 2)  # (F, D * N * Q, C)
-            product = torch.bmm(window, self.spectra[tap])
+            product = torch.bmm(stacked[:, tap:tap + depth].flatten(1, 2), self.spectra[tap])
             out = product if out is None else out.add_(product)
         features = out.shape[-1]
-        out = out.view(size, size // 2 + 1, depth, n, cols, features).permute(3, 5, 2, 4, 0, 1)
-        result = torch.fft.irfft2(out, s=(size, size))[..., :BLOCK, :BLOCK]  # N out D Q y x
-        return result.transpose(3, 4).reshape(n, features, depth, BLOCK, cols * BLOCK)
+        out = out.view(size, size // 2 + 1, depth, n, features).permute(3, 4, 2, 0, 1)
+        return torch.fft.irfft2(out, s=(size, size))[..., :BLOCK, :BLOCK]
