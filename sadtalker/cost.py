@@ -79,7 +79,7 @@ RENDER_SECONDS = {
         f"{AVX2_CAP} {SPEED} --size 256 --runs 5", "winograd", 3.74, "fp32", 6.18, _CAPPED,
         "2026-12-07"),
     (AVX2, 512, Precision.WINOGRAD): _AVX2_512.scaled(
-        f"{AVX2_CAP} {SPEED} --size 512 --runs 1", "winograd", 16.37, "fp32", 19.75, _CAPPED,
+        f"{AVX2_CAP} {SPEED} --size 512 --runs 1", "winograd", 12.68, "fp32", 20.05, _CAPPED,
         "2026-12-07"),
 }
 # What GFPGAN with its detector and parser adds per frame, by (CPU class, precision): the
