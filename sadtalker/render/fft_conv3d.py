@@ -1,11 +1,12 @@
 """A 3-D convolution with a large spatial kernel, computed by 2-D FFTs over height and width.
 
 Dense motion's mask convolution (7x7x7, 112 -> K+1 channels on a 16 x S/4 x S/4 volume) costs
-343 multiply-adds per output voxel per input channel, ~1/8 of a fp32 frame. In the frequency
+343 multiply-adds per output voxel per input channel, ~7 % of a fp32 frame. In the frequency
 domain of each depth slice the 7x7 spatial window becomes one complex product per frequency;
 the 7 depth taps stay direct. The map is cut into overlapping blocks of BLOCK + 6 pixels a side
 (overlap-save: each block yields BLOCK outputs), so the kernel's spectra have one size, set
-once, whatever the render size, and one block's spectra are in memory at a time. Same result as F.conv3d to ~1e-6 relative.
+once, whatever the render size, and one block's spectra are in memory at a time. Same result
+as F.conv3d to ~1e-6 relative.
 """
 
 from __future__ import annotations
