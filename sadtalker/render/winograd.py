@@ -1,4 +1,5 @@
-"""3x3 convolutions by Winograd's minimal filtering F(4x4, 3x3): fp32 with fewer multiplies.
+"""3x3 and 3x3x3 convolutions by Winograd's minimal filtering F(4x4, 3x3): fp32 with fewer
+multiplies (a 3x3x3 kernel as three 3x3 depth taps over the same transformed tiles).
 
 A direct 3x3 convolution spends 9 multiply-adds per output pixel per input channel; F(4x4, 3x3)
 transforms 6x6 input tiles and the kernel into a space where each 4x4 output tile costs 36
@@ -6,8 +7,8 @@ transforms 6x6 input tiles and the kernel into a space where each 4x4 output til
 transformed kernels 4x the size of the plain ones (F(6x6, 3x3) saves a little more arithmetic
 but needs 7.1x, which a 512 render pod's memory cannot spare). On CPUs without native bf16,
 oneDNN's fp32 convolutions are the renderer's cost; on the SPADE decoder's layers 128 or more
-channels wide the multiplies saved outweigh the transforms (`bench/render_speed.py`, precision
-`winograd`), on narrower ones they do not (`gains`).
+channels wide, and on dense motion's 3-D layers, the multiplies saved outweigh the transforms
+(`bench/render_speed.py`, precision `winograd`), on narrower ones they do not (`gains`).
 
 The transform matrices follow from the interpolation points by the Toom-Cook construction
 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): the output
