@@ -36,7 +36,9 @@ def cpu_class() -> CpuClass:
 
     The CPU's features, capped by the vector width ATen dispatches to: with
     ``ATEN_CPU_CAPABILITY=avx2`` (and oneDNN and numba capped alike, ``ONEDNN_MAX_CPU_ISA=AVX2
-    NUMBA_CPU_NAME=haswell``) an AVX-512 machine runs, and is treated as, the AVX2 class.
+    NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES=``; numba adds the host's own features, AVX-512
+    included, to a named CPU unless the features are given, here as none beyond haswell's) an
+    AVX-512 machine runs, and is treated as, the AVX2 class.
     """
     import torch  # deferred: the light Flyte tasks read options without loading torch
 

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sadtalker.render import winograd
+from sadtalker.render.generator import Generator
 from sadtalker.render.spade_decoder import SPADEDecoder
 from sadtalker.render.winograd import (
     Conv3x3,
@@ -157,3 +158,21 @@ def test_decoder_with_winograd_matches_its_direct_form():
         assert (decoder(feature) - direct).abs().max() < 1e-4
     with pytest.raises(ValueError, match="float32"):
         decoder.set_frame_dtype(torch.bfloat16, winograd=True)
+
+
+def test_generator_runs_its_wide_planar_convs_by_winograd_only_on_that_path():
+    torch.manual_seed(0)
+    generator = Generator().eval()
+    block = generator.third  # conv 512 -> 256 at the decoder's input size, BatchNorm, leaky ReLU
+    x = torch.randn(1, 512, 10, 10).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        generator.set_frame_dtype(torch.float32)
+        assert block.conv.winograd is None
+        direct = block(x)
+        generator.set_frame_dtype(torch.float32, winograd=True)
+        planar = {name for name, m in generator.named_modules()
+                  if isinstance(m, Conv3x3) and m.winograd is not None}
+        # the source encoder (first, down blocks) runs once per chunk: it stays direct
+        assert "third.conv" in planar and not any(n.startswith(("first", "down")) for n in planar)
+        assert relative_error(block(x), direct.double()) < TOLERANCE
+    assert {"third.conv.weight", "third.conv.bias"} <= set(generator.state_dict())

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sadtalker.render.winograd import Conv3x3x3
+from sadtalker.render.winograd import Conv3x3, Conv3x3x3
 
 LEAKY_SLOPE_THIRD = 0.01  # torch's LeakyReLU default, used by the generator's `third` block
 
@@ -22,11 +22,14 @@ class ConvNorm(nn.Module):
     def __init__(self, in_features: int, out_features: int, dims: int,
                  kernel_size: int = 3) -> None:
         super().__init__()
+        # 3x3 and 3x3x3 convolutions can run as Winograd (precision winograd): the generator's
+        # `third` block and dense motion's hourglass do
         if dims == 2:
-            self.conv = nn.Conv2d(in_features, out_features, kernel_size,
-                                  padding=kernel_size // 2)
+            self.conv = (Conv3x3(in_features, out_features) if kernel_size == 3 else
+                         nn.Conv2d(in_features, out_features, kernel_size,
+                                   padding=kernel_size // 2))
             self.norm = nn.BatchNorm2d(out_features)
-        else:  # 3x3x3 convolutions can run as Winograd (dense motion, precision winograd)
+        else:
             self.conv = (Conv3x3x3(in_features, out_features) if kernel_size == 3 else
                          nn.Conv3d(in_features, out_features, kernel_size,
                                    padding=kernel_size // 2))

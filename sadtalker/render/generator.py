@@ -67,6 +67,7 @@ class Generator(nn.Module):
         self.frame_layout = torch.channels_last if channels_last else torch.contiguous_format
         for module in (self.third, self.fourth):
             module.to(dtype, memory_format=self.frame_layout)
+        self.third.conv.use_winograd(winograd)
         self.decoder.set_frame_dtype(dtype, self.frame_layout, winograd)
 
     def encode(self, image: torch.Tensor, kp_source: torch.Tensor) -> SourceFeatures:
