@@ -44,7 +44,8 @@ EPYC_AVX2 = "AMD EPYC, 2 cores, avx2 fma (no AVX-512, no BF16)"
 STAGES = "python bench/pipeline_stages.py"
 SPEED = "python bench/render_speed.py"
 # the AVX2 class on an AVX-512 CPU: torch's and oneDNN's kernels capped, numba compiling for AVX2
-AVX2_CAP = "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 NUMBA_CPU_NAME=haswell"
+AVX2_CAP = ("ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 NUMBA_CPU_NAME=haswell "
+            "NUMBA_CPU_FEATURES=")
 # Seconds per frame of the render stage (renderer + paste-back, which costs next to nothing),
 # by (CPU class, size, precision). Where crop and full mode differ, the larger is kept.
 _BF16_256 = Measured(1.07, EPYC_BF16, "2026-11", f"{STAGES} --still --precision bf16 --seconds 10 "
@@ -67,19 +68,17 @@ RENDER_SECONDS = {
     (AVX512_BF16, 256, Precision.FP32): _FP32_256,
     (AVX512_BF16, 512, Precision.FP32): _FP32_512,
     (AVX512_BF16, 256, Precision.WINOGRAD): _FP32_256.scaled(
-        f"{SPEED} --size 256 --runs 5", "winograd", 2.98, "fp32", 4.89, EPYC_BF16, "2026-12-07"),
-    # measured with the first winograd (before its fused transforms, 3-D layers and FFT mask,
-    # x1.24 over fp32 at 256 against x1.64 now): an upper bound
+        f"{SPEED} --size 256 --runs 5", "winograd", 3.28, "fp32", 5.11, EPYC_BF16, "2026-12-07"),
     (AVX512_BF16, 512, Precision.WINOGRAD): _FP32_512.scaled(
-        f"{SPEED} --size 512 --runs 1", "winograd", 16.24, "fp32", 19.29, EPYC_BF16,
+        f"{SPEED} --size 512 --runs 1", "winograd", 12.43, "fp32", 20.37, EPYC_BF16,
         "2026-12-07"),
     (AVX2, 256, Precision.FP32): _AVX2_256,
     (AVX2, 512, Precision.FP32): _AVX2_512,
     (AVX2, 256, Precision.WINOGRAD): _AVX2_256.scaled(
-        f"{AVX2_CAP} {SPEED} --size 256 --runs 5", "winograd", 3.74, "fp32", 6.18, _CAPPED,
-        "2026-12-07"),
+        f"{AVX2_CAP} {SPEED} --size 256 --runs 5 (the slowest ratio of three runs)", "winograd",
+        3.51, "fp32", 5.25, _CAPPED, "2026-12-07"),
     (AVX2, 512, Precision.WINOGRAD): _AVX2_512.scaled(
-        f"{AVX2_CAP} {SPEED} --size 512 --runs 1", "winograd", 12.68, "fp32", 20.05, _CAPPED,
+        f"{AVX2_CAP} {SPEED} --size 512 --runs 1", "winograd", 12.19, "fp32", 20.15, _CAPPED,
         "2026-12-07"),
 }
 # What GFPGAN with its detector and parser adds per frame, by (CPU class, precision): the
@@ -103,9 +102,13 @@ ENHANCE_SECONDS = {
 LOAD_SECONDS = {
     AVX512_BF16: Measured(5.0, EPYC_BF16, "2026-11",
                           f"{STAGES} --still --precision bf16 --seconds 10: render_load"),
+    # winograd's (what `auto` runs there) with numba compiling its transforms, as in a pod
+    # whose image has no compiled copy: x2.35 fp32's
     AVX2: Measured(14.0, EPYC_AVX2, "2026-12-01",
                    f"{STAGES} --still --seconds 1, --seconds 0.4 --enhancer gfpgan [--preprocess"
-                   " full], --seconds 0.24 --size 512: render_load 12.9-16.3"),
+                   " full], --seconds 0.24 --size 512: render_load 12.9-16.3").scaled(
+        f"NUMBA_CACHE_DIR=<empty> {AVX2_CAP} {STAGES} --still --seconds 0.24 --precision "
+        "winograd|fp32", "winograd render_load", 14.1, "fp32", 6.0, _CAPPED, "2026-12-07"),
 }
 # Classes with no machine to measure on take the figures of one that bounds them from above:
 # AVX-512 without BF16 runs the same fp32 kernels as AVX2 with wider vectors.

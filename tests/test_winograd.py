@@ -176,3 +176,15 @@ def test_generator_runs_its_wide_planar_convs_by_winograd_only_on_that_path():
         assert "third.conv" in planar and not any(n.startswith(("first", "down")) for n in planar)
         assert relative_error(block(x), direct.double()) < TOLERANCE
     assert {"third.conv.weight", "third.conv.bias"} <= set(generator.state_dict())
+
+
+def test_transforms_compile_before_the_first_map():
+    winograd.compile_transforms()
+    for transform in (winograd._input_rows, winograd._output_rows):
+        assert len(transform.signatures) == 1
+    torch.manual_seed(0)
+    x = torch.randn(1, 128, 9, 7).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(128, 128, 3, 3)
+    WinogradKernel(weight)(x)  # the real maps' types: no second specialisation
+    for transform in (winograd._input_rows, winograd._output_rows):
+        assert len(transform.signatures) == 1

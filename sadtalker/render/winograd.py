@@ -24,7 +24,8 @@ while reading, and the output pass adds the bias and writes the channels-last ou
 Between them, one batched matrix product per tile element does the multiplies. Written as
 tensor operations instead (gather, Kronecker-matrix products, permutes), the transforms' extra
 passes over memory cost as much as the product itself. The compiled code is cached beside this
-file where the directory is writable (a first call compiles in seconds otherwise).
+file where the directory is writable; otherwise each process compiles it (`compile_transforms`,
+several seconds, which a layer switched to Winograd spends at once, while the renderer loads).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from torch import nn
 KERNEL = 3
 TILE = 4  # output pixels per tile side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)  # plus the point at infinity
-CHUNK_ELEMENTS = 2**24  # floats per transformed chunk (tiles are processed in row bands): larger
-# chunks give the batched products more rows, a few per cent of a frame for 2 x 64 MiB
+CHUNK_ELEMENTS = 2**23  # floats per transformed chunk (tiles are processed in row bands): more
+# rows per batched product, at 2-3 buffers of 32 MiB (a 512 render pod's peak +0.1 GiB)
 MIN_FEATURES = 128  # narrower 2-D layers lose: the transforms outweigh the saved multiplies
 # Larger transformed kernels (the hourglass's deepest layers, 1024 channels on 4x4 and 8x8
 # maps) would save ~3 % of a frame for ~0.55 GiB, which a 512 render pod cannot spare: they
@@ -183,6 +184,15 @@ def _threads() -> None:
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
+def compile_transforms() -> None:
+    """Compile both transforms for this CPU (or load them from numba's cache) now, not in the
+    first frame: a render pod counts the time in its loading."""
+    x = np.zeros((1, TILE, TILE, 1), np.float32)
+    tiles = np.zeros((_N * _N, 1, 1), np.float32)
+    transform_input(x, tiles, 0, 1, 1)
+    transform_output(tiles, np.zeros(1, np.float32), x, 0, 1, 1)
+
+
 def transform_input(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                     cols: int) -> None:
     """Tile rows [first_row, first_row + rows) of x (N, H, W, C), zero-padded by 1, ->
@@ -280,6 +290,8 @@ class WinogradConv:
         depth_taps = self.kernel_size[0] if len(self.kernel_size) == 3 else 1
         wide = gains(self.in_channels, self.out_channels, depth_taps)
         self.winograd = WinogradKernel(self.weight) if enabled and wide else None
+        if self.winograd is not None:
+            compile_transforms()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.convolve(x, self.bias)
