@@ -25,11 +25,12 @@ Between them, one batched matrix product per tile element does the multiplies. W
 tensor operations instead (gather, Kronecker-matrix products, permutes), the transforms' extra
 passes over memory cost as much as the product itself. The compiled code is cached beside this
 file where the directory is writable; otherwise each process compiles it (`compile_transforms`,
-several seconds, which a layer switched to Winograd spends at once, while the renderer loads).
+several seconds, spent when the first layer switches to Winograd, while the renderer loads).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numba
@@ -184,9 +185,10 @@ def _threads() -> None:
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
+@functools.cache
 def compile_transforms() -> None:
     """Compile both transforms for this CPU (or load them from numba's cache) now, not in the
-    first frame: a render pod counts the time in its loading."""
+    first frame: a render pod counts the time in its loading. Once per process."""
     x = np.zeros((1, TILE, TILE, 1), np.float32)
     tiles = np.zeros((_N * _N, 1, 1), np.float32)
     transform_input(x, tiles, 0, 1, 1)
