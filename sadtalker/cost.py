@@ -103,7 +103,7 @@ LOAD_SECONDS = {
     AVX512_BF16: Measured(5.0, EPYC_BF16, "2026-11",
                           f"{STAGES} --still --precision bf16 --seconds 10: render_load"),
     # winograd's (what `auto` runs there) with numba compiling its transforms, as in a pod
-    # whose image has no compiled copy: x2.35 fp32's
+    # whose image has no compiled copy
     AVX2: Measured(14.0, EPYC_AVX2, "2026-12-01",
                    f"{STAGES} --still --seconds 1, --seconds 0.4 --enhancer gfpgan [--preprocess"
                    " full], --seconds 0.24 --size 512: render_load 12.9-16.3").scaled(
