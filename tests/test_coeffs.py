@@ -34,9 +34,9 @@ def tensors() -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tensors: dict[str, torch.Tensor], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def checkpoint(tensors: dict[str, torch.Tensor], module_dir: Path) -> Path:
     """A safetensors file holding only the audio2exp/audio2pose part of the official file."""
-    path = tmp_path_factory.mktemp("ckpt") / weights.SADTALKER_256
+    path = module_dir / weights.SADTALKER_256
     write_safetensors(path, tensors)
     return path
 

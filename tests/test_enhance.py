@@ -39,14 +39,13 @@ def enhance_module():
 
 
 @pytest.fixture(scope="module")
-def enhancer_dir(tmp_path_factory: pytest.TempPathFactory, enhance_module) -> Path:
+def enhancer_dir(module_dir: Path, enhance_module) -> Path:
     from sadtalker.testing.enhancer_files import write_enhancer_files
 
-    directory = tmp_path_factory.mktemp("enhancer")
-    paths = write_enhancer_files(directory, seed=0)
+    paths = write_enhancer_files(module_dir, seed=0)
     assert sorted(p.name for p in paths) == sorted(
         [weights.GFPGAN, weights.PARSENET, weights.RETINAFACE])
-    return directory
+    return module_dir
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from pathlib import Path
 
 import face_alignment.utils
 import numpy as np
@@ -21,10 +22,9 @@ from sadtalker.testing.landmarker_files import write_landmarker_files
 
 
 @pytest.fixture(scope="module")
-def landmarker_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("fa")
-    write_landmarker_files(directory, seed=0)
-    return directory
+def landmarker_dir(module_dir: Path) -> Path:
+    write_landmarker_files(module_dir, seed=0)
+    return module_dir
 
 
 @pytest.fixture()

@@ -31,8 +31,8 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
-def recon_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("recon") / weights.SADTALKER_256
+def recon_file(module_dir: Path) -> Path:
+    path = module_dir / weights.SADTALKER_256
     write_safetensors(path, recon_weights(0))
     return path
 

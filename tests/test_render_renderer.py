@@ -116,13 +116,13 @@ def test_source_of_the_wrong_size_and_frames_outside_the_clip_are_refused(
                                                GenerateOptions()), 2, 5)
 
 
-@pytest.fixture
-def official_files(renderer_weights, tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def official_files(renderer_weights, module_dir: Path) -> Path:
     """The renderer's two files at 256, written in the official layout."""
-    write_safetensors(tmp_path / weights.SADTALKER_256, renderer_weights)
+    write_safetensors(module_dir / weights.SADTALKER_256, renderer_weights)
     torch.save({"mapping": mapping_weights(SEED, FRAME_COEFFS), "epoch": 229},
-               tmp_path / weights.MAPPING_CROP)
-    return tmp_path
+               module_dir / weights.MAPPING_CROP)
+    return module_dir
 
 
 def render_official(directory: Path, precision: Precision) -> np.ndarray:
@@ -135,24 +135,26 @@ def render_official(directory: Path, precision: Precision) -> np.ndarray:
     return frames.astype(np.float64)
 
 
-def test_load_official_files_and_render_256_in_fp32(official_files) -> None:
-    fp32 = render_official(official_files, Precision.FP32)
-    assert fp32.shape == (2, 256, 256, 3)
-    assert 50 < fp32.mean() < 200 and fp32.std() > 25
+@pytest.fixture(scope="module")
+def fp32_frames(official_files: Path) -> np.ndarray:
+    return render_official(official_files, Precision.FP32)
 
 
-def test_winograd_frames_equal_fp32_up_to_rounding(official_files) -> None:
-    fp32 = render_official(official_files, Precision.FP32)
+def test_load_official_files_and_render_256_in_fp32(fp32_frames) -> None:
+    assert fp32_frames.shape == (2, 256, 256, 3)
+    assert 50 < fp32_frames.mean() < 200 and fp32_frames.std() > 25
+
+
+def test_winograd_frames_equal_fp32_up_to_rounding(official_files, fp32_frames) -> None:
     winograd = render_official(official_files, Precision.WINOGRAD)
-    difference = np.abs(winograd - fp32)
+    difference = np.abs(winograd - fp32_frames)
     assert difference.max() <= 1  # ~1e-5 relative per layer: only uint8 rounding differs
     assert difference.mean() < 0.01
 
 
 @pytest.mark.bf16
-def test_bf16_frames_stay_close_to_fp32(official_files) -> None:
-    fp32 = render_official(official_files, Precision.FP32)
-    mse = np.mean((render_official(official_files, Precision.BF16) - fp32) ** 2)
+def test_bf16_frames_stay_close_to_fp32(official_files, fp32_frames) -> None:
+    mse = np.mean((render_official(official_files, Precision.BF16) - fp32_frames) ** 2)
     psnr = 10 * np.log10(255**2 / max(mse, 1e-12))
     # 33 dB here (weights calibrated at 128 px); bench/render_speed.py, calibrated at the
     # rendered size, measures 42.5 dB
