@@ -101,8 +101,8 @@ ENHANCE_SECONDS = {
         9.7, EPYC_AVX2, "2026-12-01",
         f"{STAGES} --still --seconds 0.4 --enhancer gfpgan [--preprocess full]"
         ": 17.42 - 7.72, 15.78 - 7.72").scaled(
-        f"ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 {_ENHANCER}", "fixed face mask", 3.33, "parse every frame", 7.07, _CAPPED,
-        "2026-12-07"),
+        f"ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 {_ENHANCER}", "fixed face mask", 3.33,
+        "parse every frame", 7.07, _CAPPED, "2026-12-07"),
 }
 # A render pod's fixed cost by class: imports, model load and the source's encoding (the
 # render_load stage of the runs above).
