@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from sadtalker.chunks import Chunk
-from sadtalker.cpu import CpuClass, cpu_class
+from sadtalker.cpu import AVX2_EMULATION, CpuClass, cpu_class
 from sadtalker.options import Enhancer, GenerateOptions, Precision
 
 
@@ -43,9 +43,8 @@ EPYC_BF16 = "AMD EPYC, 2 cores, avx512f avx512_vnni avx512_bf16"
 EPYC_AVX2 = "AMD EPYC, 2 cores, avx2 fma (no AVX-512, no BF16)"
 STAGES = "python bench/pipeline_stages.py"
 SPEED = "python bench/render_speed.py"
-# the AVX2 class on an AVX-512 CPU: torch's and oneDNN's kernels capped, numba compiling for AVX2
-AVX2_CAP = ("ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 NUMBA_CPU_NAME=haswell "
-            "NUMBA_CPU_FEATURES=")
+# the AVX2 class on an AVX-512 CPU, as a command's prefix
+AVX2_CAP = " ".join(f"{name}={value}" for name, value in AVX2_EMULATION.items())
 # Seconds per frame of the render stage (renderer + paste-back, which costs next to nothing),
 # by (CPU class, size, precision). Where crop and full mode differ, the larger is kept.
 _BF16_256 = Measured(1.07, EPYC_BF16, "2026-11", f"{STAGES} --still --precision bf16 --seconds 10 "

@@ -30,15 +30,20 @@ class CpuClass(str, Enum):
         return self is CpuClass.AVX512_BF16
 
 
+# The environment that makes a process on an AVX-512 machine run the AVX2 class's code: torch's
+# and oneDNN's kernels held to AVX2, numba compiling for haswell (numba adds the host's own
+# features, AVX-512 included, to a named CPU unless the features are given: here none beyond
+# haswell's). MKL's matrix products already run AVX2 code on AMD CPUs.
+AVX2_EMULATION = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                  "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": ""}
+
+
 @functools.cache
 def cpu_class() -> CpuClass:
     """This machine's class, as torch's kernels see it (decided once per process).
 
-    The CPU's features, capped by the vector width ATen dispatches to: with
-    ``ATEN_CPU_CAPABILITY=avx2`` (and oneDNN and numba capped alike, ``ONEDNN_MAX_CPU_ISA=AVX2
-    NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES=``; numba adds the host's own features, AVX-512
-    included, to a named CPU unless the features are given, here as none beyond haswell's) an
-    AVX-512 machine runs, and is treated as, the AVX2 class.
+    The CPU's features, capped by the vector width ATen dispatches to: in a process started
+    with `AVX2_EMULATION` an AVX-512 machine runs, and is treated as, the AVX2 class.
     """
     import torch  # deferred: the light Flyte tasks read options without loading torch
 

@@ -193,7 +193,7 @@ class GenerateOptions:
 
     def with_resolved_precision(self) -> GenerateOptions:
         """These options with `precision` decided for this machine (AUTO picked, bf16 refused
-        where not native), so that every render pod of a run uses the same precision."""
+        where not native): a run on one machine decides it once, before any work."""
         return replace(self, precision=self.precision.resolve())
 
     def to_dict(self) -> dict[str, Any]:

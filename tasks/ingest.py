@@ -61,7 +61,8 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
     paths)."""
     start = time.perf_counter()
     with flyte_errors():
-        options = GenerateOptions(**options).with_resolved_precision()
+        # `auto` stays undecided: each render pod decides it for the node it lands on
+        options = GenerateOptions(**options)
         _, most = RenderCost.chunk_limits_on_any_node(options, RENDER_TIMEOUT.total_seconds())
         check_fan_out(chunks, min_chunk_frames, options.batch_size, most)
         if price_per_vcpu_hour < 0:

@@ -7,8 +7,10 @@ the only copy of the project's code (the interpreter has the dependencies but no
 no environment beyond what a pod gets, and every input and output a protobuf literal in a
 local-file store (plain paths: flytekit's file transformer takes those, not `file://` URIs, as
 local files). An ArrayNode over a task runs one process per element (with its array index);
-one over a launch plan runs the launch plan's workflow once per element. It is a test harness
-for the pod contract, not an orchestrator: no retries, no cache, no parallelism.
+one over a launch plan runs the launch plan's workflow once per element. A task's pods can be
+given the environment of another CPU class's nodes (`node_env`, e.g. `AVX2_EMULATION`), as a
+cluster with mixed node pools would place them. It is a test harness for the pod contract, not
+an orchestrator: no retries, no cache, no parallelism.
 """
 
 from __future__ import annotations
@@ -166,6 +168,7 @@ class PodMode:
     package: Package
     store: Path
     bin_dir: Path
+    node_env: dict[str, dict[str, str]] = field(default_factory=dict)  # by the task's module
     runs: list[NodeRun] = field(default_factory=list)
 
     def run_launch_plan(self, name: str, inputs: dict[str, literals_pb2.Literal],
@@ -247,7 +250,7 @@ class PodMode:
         env = {"PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(work),
                "LANG": "C.UTF-8", "FLYTE_INTERNAL_EXECUTION_ID": scope.strip("/"),
                "FLYTE_INTERNAL_TASK_NAME": name, "FLYTE_ATTEMPT_NUMBER": "0",
-               **{e.key: e.value for e in container.env}}
+               **{e.key: e.value for e in container.env}, **self.node_env.get(name.rsplit('.', 1)[0], {})}
         if index is not None:
             env.update({"BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_VARIABLE,
                         INDEX_VARIABLE: str(index)})

@@ -9,6 +9,7 @@ from flyte_pod import ingest_inputs
 from flytekit.types.file import FlyteFile
 
 from sadtalker.errors import OptionError
+from sadtalker.options import GenerateOptions, Precision
 from tasks.ingest import ingest
 
 
@@ -41,3 +42,19 @@ def test_the_face_stage_fingerprint_covers_only_the_files_it_reads(
     assert face_weights(preprocess="full", enhancer="gfpgan", seed=3, precision="fp32",
                         expression_scale=0.5, batch_size=4) == given
     assert face_weights(landmarks=None) != given  # detection reads the detector's files
+
+
+def test_ingest_leaves_precision_auto_to_each_render_pod(checkpoints: Path, astronaut_png: Path,
+                                                         speech_wav: Path,
+                                                         astronaut_landmarks_file: Path) -> None:
+    """A cluster's nodes differ: the pod that runs ingest cannot decide for the render pods."""
+    def passed_on(**change) -> Precision:
+        given = ingest(**ingest_inputs(image=FlyteFile(str(astronaut_png)),
+                                       audio=FlyteFile(str(speech_wav)),
+                                       landmarks=FlyteFile(str(astronaut_landmarks_file)),
+                                       checkpoints=str(checkpoints), **change))
+        return GenerateOptions.from_json(given.options).precision
+
+    assert passed_on() is Precision.AUTO
+    assert [passed_on(precision=p) for p in ("fp32", "winograd", "bf16")] == [
+        Precision.FP32, Precision.WINOGRAD, Precision.BF16]  # bf16: each render pod checks it

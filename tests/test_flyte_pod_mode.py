@@ -26,6 +26,7 @@ from flyte_pod import (
 from flytekit.types.file import FlyteFile
 
 from sadtalker import video
+from sadtalker.cpu import AVX2_EMULATION
 from sadtalker.testing.example_inputs import write_example_inputs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,12 +64,15 @@ def test_the_shipped_code_is_the_whole_project(packaged: Package) -> None:
     assert modules - packaged.archived_files() == set()
 
 
-def test_talking_head_runs_node_by_node_as_pods(packaged: Package, pod_bin: Path,
-                                                tmp_path: Path, checkpoints: Path) -> None:
+def test_talking_head_runs_node_by_node_as_pods_on_mixed_nodes(
+        packaged: Package, pod_bin: Path, tmp_path: Path, checkpoints: Path) -> None:
+    """The render pods land on AVX2 nodes, the others on this machine's: `auto` is decided by
+    each render pod for its own node, never by a pod elsewhere (bf16 would be refused there)."""
     from workflows.talking_head import talking_head
 
     inputs = write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
-    pods = PodMode(packaged, tmp_path / "store", pod_bin)
+    pods = PodMode(packaged, tmp_path / "store", pod_bin,
+                   node_env={"tasks.render_chunk": AVX2_EMULATION})
     outputs = pods.run_launch_plan(TALKING_HEAD, literals(talking_head.python_interface.inputs, {
         "image": FlyteFile(str(inputs["image"])), "audio": FlyteFile(str(inputs["audio"])),
         "landmarks": FlyteFile(str(inputs["landmarks"])), "chunks": 2, "min_chunk_frames": 2,
