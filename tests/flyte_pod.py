@@ -250,7 +250,8 @@ class PodMode:
         env = {"PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(work),
                "LANG": "C.UTF-8", "FLYTE_INTERNAL_EXECUTION_ID": scope.strip("/"),
                "FLYTE_INTERNAL_TASK_NAME": name, "FLYTE_ATTEMPT_NUMBER": "0",
-               **{e.key: e.value for e in container.env}, **self.node_env.get(name.rsplit('.', 1)[0], {})}
+               **{e.key: e.value for e in container.env},
+               **self.node_env.get(name.rsplit(".", 1)[0], {})}
         if index is not None:
             env.update({"BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_VARIABLE,
                         INDEX_VARIABLE: str(index)})
