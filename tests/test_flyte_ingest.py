@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from flytekit.types.file import FlyteFile
 
 from sadtalker.errors import OptionError
 from sadtalker.options import GenerateOptions, Precision
-from tasks.ingest import ingest
+from tasks.ingest import Ingested, ingest
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -28,14 +29,22 @@ def test_bad_workflow_inputs_fail_in_ingest(tmp_path: Path, astronaut_png: Path,
                                checkpoints=str(tmp_path / "none"), **change))
 
 
-def test_the_face_stage_fingerprint_covers_only_the_files_it_reads(
-        checkpoints: Path, astronaut_png: Path, speech_wav: Path,
-        astronaut_landmarks_file: Path) -> None:
-    def face_weights(landmarks: Path | None = astronaut_landmarks_file, **change) -> str:
+@pytest.fixture
+def run_ingest(checkpoints: Path, astronaut_png: Path, speech_wav: Path,
+               astronaut_landmarks_file: Path) -> Callable[..., Ingested]:
+    """ingest on the example portrait and speech with the session's checkpoints; keyword
+    arguments change its inputs (`landmarks=None`: none given)."""
+    def run(landmarks: Path | None = astronaut_landmarks_file, **change) -> Ingested:
         return ingest(**ingest_inputs(image=FlyteFile(str(astronaut_png)),
                                       audio=FlyteFile(str(speech_wav)),
                                       landmarks=landmarks and FlyteFile(str(landmarks)),
-                                      checkpoints=str(checkpoints), **change)).face_weights
+                                      checkpoints=str(checkpoints), **change))
+    return run
+
+
+def test_the_face_stage_fingerprint_covers_only_the_files_it_reads(run_ingest) -> None:
+    def face_weights(**change) -> str:
+        return run_ingest(**change).face_weights
 
     given = face_weights()
     # other stages' files (mapping net, GFPGAN) and options the face stage never reads
@@ -44,16 +53,10 @@ def test_the_face_stage_fingerprint_covers_only_the_files_it_reads(
     assert face_weights(landmarks=None) != given  # detection reads the detector's files
 
 
-def test_ingest_leaves_precision_auto_to_each_render_pod(checkpoints: Path, astronaut_png: Path,
-                                                         speech_wav: Path,
-                                                         astronaut_landmarks_file: Path) -> None:
+def test_ingest_leaves_precision_auto_to_each_render_pod(run_ingest) -> None:
     """A cluster's nodes differ: the pod that runs ingest cannot decide for the render pods."""
     def passed_on(**change) -> Precision:
-        given = ingest(**ingest_inputs(image=FlyteFile(str(astronaut_png)),
-                                       audio=FlyteFile(str(speech_wav)),
-                                       landmarks=FlyteFile(str(astronaut_landmarks_file)),
-                                       checkpoints=str(checkpoints), **change))
-        return GenerateOptions.from_json(given.options).precision
+        return GenerateOptions.from_json(run_ingest(**change).options).precision
 
     assert passed_on() is Precision.AUTO
     assert [passed_on(precision=p) for p in ("fp32", "winograd", "bf16")] == [
