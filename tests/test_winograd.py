@@ -46,10 +46,14 @@ def test_points_that_cannot_make_a_transform_are_refused():
 
 @pytest.mark.parametrize("batch, height, width", [(1, 16, 16), (2, 13, 9), (1, 4, 27)])
 @pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
-def test_kernel_matches_a_direct_convolution_on_any_map(batch, height, width, layout):
+@pytest.mark.parametrize("in_features, out_features", [
+    (24, 40), (winograd.CHANNEL_BLOCK + 8, winograd.CHANNEL_BLOCK + 3)])  # part of a 2nd block
+def test_kernel_matches_a_direct_convolution_on_any_map(batch, height, width, layout,
+                                                        in_features, out_features):
     torch.manual_seed(0)
-    x = torch.randn(batch, 24, height, width).contiguous(memory_format=layout)
-    weight, bias = torch.randn(40, 24, 3, 3), torch.randn(40)
+    x = torch.randn(batch, in_features, height, width).contiguous(memory_format=layout)
+    weight = torch.randn(out_features, in_features, 3, 3)
+    bias = torch.randn(out_features)
     out = WinogradKernel(weight)(x, bias)
     expected = F.conv2d(x.double(), weight.double(), bias.double(), padding=1)
     assert out.shape == expected.shape

@@ -82,7 +82,7 @@ _A_T, _G, _B_T = (matrix.astype(np.float32) for matrix in transform_matrices())
 _N = TILE + KERNEL - 1
 _KERNEL_TRANSFORM = torch.from_numpy(np.kron(_G, _G))  # (n*n, kernel*kernel), row-major tiles
 
-CHANNEL_BLOCK = 64  # channels transformed together: a tile's partial sums stay in L1
+CHANNEL_BLOCK = 128  # channels transformed together: one tile's partial sums stay in L1
 
 
 def _compiled(function: Callable[..., None]) -> Callable[..., None]:
@@ -94,45 +94,59 @@ def _compiled(function: Callable[..., None]) -> Callable[..., None]:
         return numba.njit(parallel=True, fastmath=True)(function)
 
 
+# The loops below are written for n = 6 (six named terms per sum): each innermost loop runs
+# over a block of channels, contiguous in memory, with a straight-line body whose weights are
+# the transform matrices' entries, constants at compile time, so that the compiler
+# vectorises it across channels and drops the zero terms.
+if _N != 6:
+    raise ImportError(f"the compiled transforms are written for 6x6 tiles, not {_N}x{_N}")
+
+
 @_compiled
 def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                 cols: int) -> None:
     batch_items, height, width, channels = x.shape
     n, tile, b_t = _N, TILE, _B_T
+    zeros = np.zeros(CHANNEL_BLOCK, np.float32)  # the padding's pixels
     for band_row in numba.prange(batch_items * rows):
         sample, row = band_row // rows, first_row + band_row % rows
         partial = np.empty((n, n, CHANNEL_BLOCK), np.float32)  # per thread
+        top = tile * row - 1
         for col in range(cols):
             index = band_row * cols + col
             for c0 in range(0, channels, CHANNEL_BLOCK):
                 width_c = min(CHANNEL_BLOCK, channels - c0)
-                partial[:] = 0
                 # partial[a, j] = sum_i B^T[a, i] d[i, j]; d is zero outside the map (padding 1)
-                for i in range(n):
-                    y = tile * row + i - 1
-                    if y < 0 or y >= height:
-                        continue
-                    for j in range(n):
-                        x_pos = tile * col + j - 1
-                        if x_pos < 0 or x_pos >= width:
-                            continue
-                        source = x[sample, y, x_pos, c0:c0 + width_c]
+                for j in range(n):
+                    x_pos = tile * col + j - 1
+                    inside = 0 <= x_pos < width
+                    pad = zeros[:width_c]
+                    d0 = x[sample, top, x_pos, c0:c0 + width_c] if inside and top >= 0 else pad
+                    d1 = x[sample, top + 1, x_pos, c0:c0 + width_c] if inside else pad  # row < H
+                    d2 = (x[sample, top + 2, x_pos, c0:c0 + width_c]
+                          if inside and top + 2 < height else pad)
+                    d3 = (x[sample, top + 3, x_pos, c0:c0 + width_c]
+                          if inside and top + 3 < height else pad)
+                    d4 = (x[sample, top + 4, x_pos, c0:c0 + width_c]
+                          if inside and top + 4 < height else pad)
+                    d5 = (x[sample, top + 5, x_pos, c0:c0 + width_c]
+                          if inside and top + 5 < height else pad)
+                    for c in range(width_c):
+                        s0, s1, s2, s3, s4, s5 = d0[c], d1[c], d2[c], d3[c], d4[c], d5[c]
                         for a in range(n):
-                            weight = b_t[a, i]
-                            if weight != 0:
-                                for c in range(width_c):
-                                    partial[a, j, c] += weight * source[c]
+                            partial[a, j, c] = (b_t[a, 0] * s0 + b_t[a, 1] * s1
+                                                + b_t[a, 2] * s2 + b_t[a, 3] * s3
+                                                + b_t[a, 4] * s4 + b_t[a, 5] * s5)
                 # out[(a, b), tile] = sum_j partial[a, j] B^T[b, j]
                 for a in range(n):
+                    p0, p1, p2, p3, p4, p5 = (partial[a, 0], partial[a, 1], partial[a, 2],
+                                              partial[a, 3], partial[a, 4], partial[a, 5])
                     for b in range(n):
                         target = out[a * n + b, index, c0:c0 + width_c]
                         for c in range(width_c):
-                            target[c] = 0
-                        for j in range(n):
-                            weight = b_t[b, j]
-                            if weight != 0:
-                                for c in range(width_c):
-                                    target[c] += weight * partial[a, j, c]
+                            target[c] = (b_t[b, 0] * p0[c] + b_t[b, 1] * p1[c]
+                                         + b_t[b, 2] * p2[c] + b_t[b, 3] * p3[c]
+                                         + b_t[b, 4] * p4[c] + b_t[b, 5] * p5[c])
 
 
 @_compiled
@@ -143,40 +157,41 @@ def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_ro
     for band_row in numba.prange(batch_items * rows):
         sample, row = band_row // rows, first_row + band_row % rows
         partial = np.empty((tile, n, CHANNEL_BLOCK), np.float32)  # per thread
-        pixel = np.empty(CHANNEL_BLOCK, np.float32)
         for col in range(cols):
             index = band_row * cols + col
             for f0 in range(0, features, CHANNEL_BLOCK):
                 width_f = min(CHANNEL_BLOCK, features - f0)
-                partial[:] = 0
                 # partial[u, b] = sum_a A^T[u, a] m[a, b]
-                for a in range(n):
-                    for b in range(n):
-                        source = products[a * n + b, index, f0:f0 + width_f]
+                for b in range(n):
+                    m0 = products[b, index, f0:f0 + width_f]
+                    m1 = products[n + b, index, f0:f0 + width_f]
+                    m2 = products[2 * n + b, index, f0:f0 + width_f]
+                    m3 = products[3 * n + b, index, f0:f0 + width_f]
+                    m4 = products[4 * n + b, index, f0:f0 + width_f]
+                    m5 = products[5 * n + b, index, f0:f0 + width_f]
+                    for c in range(width_f):
+                        s0, s1, s2, s3, s4, s5 = m0[c], m1[c], m2[c], m3[c], m4[c], m5[c]
                         for u in range(tile):
-                            weight = a_t[u, a]
-                            if weight != 0:
-                                for c in range(width_f):
-                                    partial[u, b, c] += weight * source[c]
+                            partial[u, b, c] = (a_t[u, 0] * s0 + a_t[u, 1] * s1
+                                                + a_t[u, 2] * s2 + a_t[u, 3] * s3
+                                                + a_t[u, 4] * s4 + a_t[u, 5] * s5)
                 # y[u, v] = bias + sum_b partial[u, b] A^T[v, b], inside the map only
+                shift = bias[f0:f0 + width_f]
                 for u in range(tile):
                     y_pos = tile * row + u
                     if y_pos >= height:
                         continue
+                    p0, p1, p2, p3, p4, p5 = (partial[u, 0], partial[u, 1], partial[u, 2],
+                                              partial[u, 3], partial[u, 4], partial[u, 5])
                     for v in range(tile):
                         x_pos = tile * col + v
                         if x_pos >= width:
                             continue
-                        for c in range(width_f):
-                            pixel[c] = bias[f0 + c]
-                        for b in range(n):
-                            weight = a_t[v, b]
-                            if weight != 0:
-                                for c in range(width_f):
-                                    pixel[c] += weight * partial[u, b, c]
                         target = y[sample, y_pos, x_pos, f0:f0 + width_f]
                         for c in range(width_f):
-                            target[c] = pixel[c]
+                            target[c] = (shift[c] + a_t[v, 0] * p0[c] + a_t[v, 1] * p1[c]
+                                         + a_t[v, 2] * p2[c] + a_t[v, 3] * p3[c]
+                                         + a_t[v, 4] * p4[c] + a_t[v, 5] * p5[c])
 
 
 def _threads() -> None:
