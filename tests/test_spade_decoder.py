@@ -1,11 +1,13 @@
-"""The SPADE decoder's load-time folding: checkpoint layout kept, misuse named."""
+"""The SPADE decoder's load-time folding (checkpoint layout kept, misuse named) and its
+broadcast modulation."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from sadtalker.render.spade_decoder import SPADEDecoder, SPADEResBlock
+from sadtalker.render.spade_decoder import SPADEDecoder, SPADEResBlock, modulated
 
 
 def test_folding_adds_no_checkpoint_keys_and_casts_its_constants() -> None:
@@ -50,3 +52,17 @@ def test_running_unfolded_names_the_missing_step() -> None:
 def test_an_upsampling_block_needs_the_learned_shortcut() -> None:
     with pytest.raises(ValueError, match="learned shortcut"):
         SPADEResBlock(64, 64, upsample=2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+def test_modulation_upsamples_by_broadcasting_in_the_maps_layout(dtype, layout) -> None:
+    torch.manual_seed(0)
+    normalized = torch.randn(2, 8, 3, 5).to(dtype).contiguous(memory_format=layout)
+    scale, shift = (torch.randn(2, 8, 6, 10).to(dtype).contiguous(memory_format=layout)
+                    for _ in range(2))
+    upsampled = F.interpolate(normalized, scale_factor=2, mode="nearest")
+    out = modulated(normalized, scale, shift)
+    assert out.is_contiguous(memory_format=layout)
+    torch.testing.assert_close(out, torch.addcmul(shift, upsampled, scale), rtol=0, atol=0)
+    torch.testing.assert_close(modulated(normalized, scale), upsampled * scale, rtol=0, atol=0)

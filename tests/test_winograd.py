@@ -10,7 +10,7 @@ from torch import nn
 
 from sadtalker.render import winograd
 from sadtalker.render.generator import Generator
-from sadtalker.render.spade_decoder import SPADEDecoder
+from sadtalker.render.spade_decoder import SPADE, SPADEDecoder
 from sadtalker.render.winograd import (
     Conv3x3,
     Conv3x3x3,
@@ -59,6 +59,29 @@ def test_kernel_matches_a_direct_convolution_on_any_map(batch, height, width, la
     assert out.shape == expected.shape
     assert out.is_contiguous(memory_format=torch.channels_last)
     assert relative_error(out, expected) < TOLERANCE
+
+
+@pytest.mark.parametrize("factor", [1, 2, 4])
+@pytest.mark.parametrize("features", [40, winograd.CHANNEL_BLOCK + 8])
+def test_modulation_is_spades_from_the_kernels_convolution(factor, features):
+    torch.manual_seed(0)
+    hidden = torch.randn(2, 24, 12, 16).contiguous(memory_format=torch.channels_last)
+    normalized = torch.randn(2, features, 12 // factor, 16 // factor).contiguous(
+        memory_format=torch.channels_last)
+    weight, bias = torch.randn(2 * features, 24, 3, 3), torch.randn(2 * features)
+    conv = F.conv2d(hidden.double(), weight.double(), bias.double(), padding=1)
+    scale, shift = conv[:, :features], conv[:, features:]
+    upsampled = F.interpolate(normalized.double(), scale_factor=factor, mode="nearest")
+    out = WinogradKernel(weight).modulate(hidden, bias, normalized, 0.2)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert relative_error(out, F.leaky_relu(shift + upsampled * scale, 0.2)) < TOLERANCE
+    # scale alone (the shortcut's SPADE), no activation
+    alone = WinogradKernel(weight[:features]).modulate(hidden, bias[:features], normalized)
+    assert relative_error(alone, upsampled * scale) < TOLERANCE
+    with pytest.raises(ValueError, match="cannot modulate"):
+        WinogradKernel(weight[:features + 1]).modulate(hidden, bias, normalized)
+    with pytest.raises(ValueError, match="does not upsample"):
+        WinogradKernel(weight).modulate(hidden[..., :-1], bias, normalized)
 
 
 @pytest.mark.parametrize("depth", [1, 2, 5])
@@ -149,16 +172,18 @@ def test_decoder_with_winograd_matches_its_direct_form():
         decoder.set_frame_dtype(torch.float32, winograd=True)
         fast = {name for name, m in decoder.named_modules()
                 if isinstance(m, Conv3x3) and m.winograd is not None}
+        modulating = {name for name, m in decoder.named_modules()
+                      if isinstance(m, SPADE) and m.modulation is not None}
         # every layer 128 or more channels wide on both sides, except those that never run:
-        # the up blocks' shared convs (per-phase kernels run instead) and their shortcut's
-        # beta (folded into shortcut_beta_weight)
-        middle = 2 + 2 * 3  # conv_0, conv_1; shared, gamma, beta of norm_0 and norm_1
-        up_0 = 2 + 2 * 2 + 1  # conv_0, conv_1; gamma, beta of norm_0, norm_1; norm_s's gamma
-        up_1 = 2 + 1  # gamma, beta of norm_0 (256 wide); norm_s's gamma
-        assert len(fast) == 1 + 6 * middle + up_0 + up_1
-        assert {"fc", "G_middle_5.norm_1.mlp_shared.0", "up_1.norm_s.mlp_gamma"} <= fast
+        # the up blocks' shared convs (per-phase kernels run instead), their shortcut's beta
+        # (folded into shortcut_beta_weight), and gamma and beta, one kernel per SPADE
+        middle = 2 + 2  # conv_0, conv_1; the shared convs of norm_0 and norm_1
+        up_0 = 2  # conv_0, conv_1 (up_1's are 64 wide)
+        assert len(fast) == 1 + 6 * middle + up_0
+        assert {"fc", "G_middle_5.norm_1.mlp_shared.0", "up_0.conv_1"} <= fast
         assert not {"up_0.norm_s.mlp_beta", "up_0.norm_0.mlp_shared.0", "up_1.conv_1",
-                    "conv_img"} & fast
+                    "G_middle_0.norm_0.mlp_gamma", "up_1.norm_s.mlp_gamma", "conv_img"} & fast
+        assert len(modulating) == 6 * 2 + 3 + 2 and "up_1.norm_1" not in modulating  # 64 wide
         assert (decoder(feature) - direct).abs().max() < 1e-4
     with pytest.raises(ValueError, match="float32"):
         decoder.set_frame_dtype(torch.bfloat16, winograd=True)

@@ -49,10 +49,14 @@ def spade_hidden(norm: SPADE, label: torch.Tensor) -> torch.Tensor:
     return F.relu(shared)
 
 
+def spade_scale(norm: SPADE, hidden: torch.Tensor) -> torch.Tensor:
+    """1 + gamma."""
+    return F.conv2d(hidden, norm.mlp_gamma.weight, norm.scale_bias, padding=1)
+
+
 def spade(norm: SPADE, normalized: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
     hidden = spade_hidden(norm, label)
-    return norm.mlp_beta(hidden) + normalized * F.conv2d(hidden, norm.mlp_gamma.weight,
-                                                         norm.scale_bias, padding=1)
+    return norm.mlp_beta(hidden) + normalized * spade_scale(norm, hidden)
 
 
 def block_forward(block: SPADEResBlock, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
@@ -66,7 +70,7 @@ def block_forward(block: SPADEResBlock, x: torch.Tensor, label: torch.Tensor) ->
     if not block.learned_shortcut:
         return dx + x
     hidden = spade_hidden(block.norm_s, label)
-    shortcut = block.conv_s(normalized * block.norm_s.scale(hidden))
+    shortcut = block.conv_s(normalized * spade_scale(block.norm_s, hidden))
     return dx + shortcut + F.conv2d(hidden, block.shortcut_beta_weight,
                                     block.shortcut_beta_bias, padding=1)
 

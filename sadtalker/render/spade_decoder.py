@@ -8,10 +8,13 @@ checkpoint is loaded (see `spectral_norm.fold_spectral_norm`).
 Computed as the public code's blocks, with exact rearrangements (bench/render_speed.py times
 them against the public form): the label's 3x3 convolution at the label's own resolution
 (`upsampled_conv`), one instance norm per block input, taken before the up blocks' nearest
-upsampling, 1 + gamma as gamma's bias + 1, and the 1x1 shortcut conv folded into the
-shortcut's beta conv. `SPADEDecoder.fold` derives these constants once, after loading. For
-precision `winograd`, the 3x3 convolutions 128 or more channels wide run as Winograd F(4x4,
-3x3) (`winograd.Conv3x3`).
+upsampling (which is never built: each pixel's statistics broadcast over its block), 1 + gamma
+as gamma's bias + 1, and the 1x1 shortcut conv folded into the shortcut's beta conv.
+`SPADEDecoder.fold` derives these constants once, after loading. For precision `winograd`,
+the 3x3 convolutions 128 or more channels wide run as Winograd F(4x4, 3x3)
+(`winograd.Conv3x3`), and a SPADE's gamma and beta as one kernel whose output transform
+applies the modulation and the leaky ReLU after it (`winograd.WinogradKernel.modulate`):
+neither gamma, beta nor the modulated map's intermediate passes reach memory.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sadtalker.render.upsampled_conv import UpsampledConv3x3
-from sadtalker.render.winograd import Conv3x3
+from sadtalker.render.winograd import Conv3x3, WinogradKernel, gains
 
 FEATURES = 256  # channels of the fused feature map (input and SPADE label map)
 SPADE_HIDDEN = 128
@@ -45,23 +48,43 @@ def instance_norm(x: torch.Tensor, eps: float = INSTANCE_NORM_EPS) -> torch.Tens
                       for sample in x.split(1)])
 
 
+def modulated(normalized: torch.Tensor, scale: torch.Tensor,
+              shift: torch.Tensor | None = None) -> torch.Tensor:
+    """shift + normalized * scale, for `normalized` (N, C, h, w) at 1/f of scale's size per
+    side: nearest-upsampled by broadcasting each pixel over its f x f block, never built."""
+    n, c, h, w = normalized.shape
+    f = scale.shape[2] // h
+    if f == 1:
+        return normalized * scale if shift is None else torch.addcmul(shift, normalized, scale)
+    low = normalized[:, :, :, None, :, None]
+    blocks = scale.view(n, c, h, f, w, f)
+    out = low * blocks if shift is None else torch.addcmul(shift.view(n, c, h, f, w, f), low,
+                                                           blocks)
+    return out.view(n, c, h * f, w * f)
+
+
 class SPADE(nn.Module):
     """Scale (1 + gamma) and shift beta of an instance-normalised map, predicted per pixel
     from the label map.
 
     The label map is nearest-upsampled x `label_factor` to the modulated map's size; `fold`
-    must run once the weights are loaded (`SPADEDecoder.fold` does).
+    must run once the weights are loaded (`SPADEDecoder.fold` does). Without `shifts`, beta is
+    left to the caller (the shortcut folds it into its conv).
     """
 
     def __init__(self, features: int, label_factor: int = 1,
-                 label_features: int = FEATURES) -> None:
+                 label_features: int = FEATURES, shifts: bool = True) -> None:
         super().__init__()
         self.mlp_shared = nn.Sequential(
             Conv3x3(label_features, SPADE_HIDDEN), nn.ReLU())
         self.mlp_gamma = Conv3x3(SPADE_HIDDEN, features)
         self.mlp_beta = Conv3x3(SPADE_HIDDEN, features)
         self.label_factor = label_factor
+        self.shifts = shifts
         self.upsampled_shared: UpsampledConv3x3 | None = None
+        # gamma's and beta's kernels as one, the modulation done in its output transform
+        self.modulation: WinogradKernel | None = None
+        self.modulation_bias: torch.Tensor | None = None
 
     def fold(self) -> None:
         """Derive the inference constants from the loaded weights: `mlp_shared`'s per-phase
@@ -70,10 +93,24 @@ class SPADE(nn.Module):
         if self.label_factor > 1:
             self.upsampled_shared = UpsampledConv3x3(self.mlp_shared[0], self.label_factor)
 
+    def use_winograd(self, enabled: bool) -> None:
+        """Modulate by one Winograd kernel of gamma and beta (float32 weights, folded) where
+        these convolutions are wide enough to gain; by the two convolutions otherwise."""
+        convs = [self.mlp_gamma, self.mlp_beta] if self.shifts else [self.mlp_gamma]
+        if not (enabled and gains(SPADE_HIDDEN, self.mlp_gamma.out_channels)):
+            self.modulation = self.modulation_bias = None
+            return
+        self.modulation = WinogradKernel(torch.cat([conv.weight for conv in convs]))
+        biases = [self.scale_bias, self.mlp_beta.bias] if self.shifts else [self.scale_bias]
+        self.modulation_bias = torch.cat(biases).detach().float()
+
     def unused(self) -> set[nn.Module]:
         """Convolutions that never run once folded: `mlp_shared` where the label is upsampled
-        (its per-phase kernels run instead)."""
-        return {self.mlp_shared[0]} if self.label_factor > 1 else set()
+        (its per-phase kernels run instead), gamma's and beta's where one Winograd kernel
+        modulates."""
+        unused: set[nn.Module] = {self.mlp_shared[0]} if self.label_factor > 1 else set()
+        fused = {self.mlp_gamma, self.mlp_beta} if self.modulation is not None else set()
+        return unused | fused
 
     def hidden(self, label: torch.Tensor) -> torch.Tensor:
         """ReLU(mlp_shared(label upsampled x label_factor))."""
@@ -83,14 +120,21 @@ class SPADE(nn.Module):
         shared = self.upsampled_shared if self.label_factor > 1 else self.mlp_shared[0]
         return F.relu(shared(label), inplace=True)
 
-    def scale(self, hidden: torch.Tensor) -> torch.Tensor:
-        """1 + gamma."""
-        return self.mlp_gamma.convolve(hidden, self.scale_bias)
+    def modulate(self, normalized: torch.Tensor, hidden: torch.Tensor,
+                 slope: float = 1.0) -> torch.Tensor:
+        """leaky_relu(beta + normalized * (1 + gamma), slope) from the hidden map, `normalized`
+        nearest-upsampled to hidden's size where it is smaller (beta left out without
+        `shifts`)."""
+        if self.modulation is not None and hidden.dtype == torch.float32:
+            return self.modulation.modulate(hidden, self.modulation_bias, normalized, slope)
+        scale = self.mlp_gamma.convolve(hidden, self.scale_bias)
+        out = modulated(normalized, scale, self.mlp_beta(hidden) if self.shifts else None)
+        return out if slope == 1 else F.leaky_relu(out, slope, inplace=True)
 
-    def forward(self, normalized: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        """beta + normalized * (1 + gamma), for `normalized` = instance_norm(x)."""
-        hidden = self.hidden(label)
-        return torch.addcmul(self.mlp_beta(hidden), normalized, self.scale(hidden))
+    def forward(self, normalized: torch.Tensor, label: torch.Tensor,
+                slope: float = 1.0) -> torch.Tensor:
+        """`modulate` with the hidden map of `label`, for `normalized` = instance_norm(x)."""
+        return self.modulate(normalized, self.hidden(label), slope)
 
 
 class SPADEResBlock(nn.Module):
@@ -111,7 +155,7 @@ class SPADEResBlock(nn.Module):
         self.learned_shortcut = in_features != out_features
         if self.learned_shortcut:
             self.conv_s = nn.Conv2d(in_features, out_features, 1, bias=False)
-            self.norm_s = SPADE(in_features, label_factor)
+            self.norm_s = SPADE(in_features, label_factor, shifts=False)
         elif upsample > 1:
             raise ValueError("an upsampling block needs the learned shortcut: the input "
                              "only enters through its instance norm")
@@ -141,18 +185,16 @@ class SPADEResBlock(nn.Module):
         return unused | {self.norm_s.mlp_beta} if self.learned_shortcut else unused
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        # a nearest-upsampled map has its source's instance statistics: normalise small, and
+        # let each SPADE upsample as it modulates
         normalized = instance_norm(x)
-        if self.upsample > 1:
-            # a nearest-upsampled map has its source's instance statistics: normalise small
-            normalized = F.interpolate(normalized, scale_factor=self.upsample, mode="nearest")
-        dx = self.conv_0(F.leaky_relu(self.norm_0(normalized, label), LEAKY_SLOPE, inplace=True))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(instance_norm(dx), label), LEAKY_SLOPE,
-                                      inplace=True))
+        dx = self.conv_0(self.norm_0(normalized, label, LEAKY_SLOPE))
+        dx = self.conv_1(self.norm_1(instance_norm(dx), label, LEAKY_SLOPE))
         if not self.learned_shortcut:
             return dx.add_(x)
         # conv_s(beta + normalized * (1 + gamma)), the beta term folded (see `fold`)
         hidden = self.norm_s.hidden(label)
-        shortcut = self.conv_s(normalized.mul_(self.norm_s.scale(hidden)))
+        shortcut = self.conv_s(self.norm_s.modulate(normalized, hidden))
         shortcut.add_(F.conv2d(hidden, self.shortcut_beta_weight, self.shortcut_beta_bias,
                                padding=1))
         return dx.add_(shortcut)
@@ -192,6 +234,9 @@ class SPADEDecoder(nn.Module):
             raise ValueError(f"Winograd convolutions run in float32, not {dtype}")
         self.fold()
         self.to(dtype, memory_format=layout)
+        for module in self.modules():
+            if isinstance(module, SPADE):
+                module.use_winograd(winograd)
         unused = set().union(*(block.unused() for block in self.children()
                                if isinstance(block, SPADEResBlock)))
         for module in self.modules():

@@ -149,49 +149,78 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                                          + b_t[b, 4] * p4[c] + b_t[b, 5] * p5[c])
 
 
+@numba.njit(inline="always", fastmath=True)
+def _tile_columns(products: np.ndarray, index: int, c0: int, width_c: int,
+                  partial: np.ndarray) -> None:
+    """The output transform's first pass over one tile, channels [c0, c0 + width_c) of its
+    products: partial[u, b] = sum_a A^T[u, a] m[a, b]."""
+    n, tile, a_t = _N, TILE, _A_T
+    for b in range(n):
+        m0 = products[b, index, c0:c0 + width_c]
+        m1 = products[n + b, index, c0:c0 + width_c]
+        m2 = products[2 * n + b, index, c0:c0 + width_c]
+        m3 = products[3 * n + b, index, c0:c0 + width_c]
+        m4 = products[4 * n + b, index, c0:c0 + width_c]
+        m5 = products[5 * n + b, index, c0:c0 + width_c]
+        for c in range(width_c):
+            s0, s1, s2, s3, s4, s5 = m0[c], m1[c], m2[c], m3[c], m4[c], m5[c]
+            for u in range(tile):
+                partial[u, b, c] = (a_t[u, 0] * s0 + a_t[u, 1] * s1 + a_t[u, 2] * s2
+                                    + a_t[u, 3] * s3 + a_t[u, 4] * s4 + a_t[u, 5] * s5)
+
+
+@numba.njit(inline="always", fastmath=True)
+def _pixel(partial: np.ndarray, u: int, v: int, c: int) -> float:
+    """The second pass, one output pixel (u, v) of the tile and one channel:
+    sum_b partial[u, b] A^T[v, b]."""
+    a_t = _A_T
+    return (a_t[v, 0] * partial[u, 0, c] + a_t[v, 1] * partial[u, 1, c]
+            + a_t[v, 2] * partial[u, 2, c] + a_t[v, 3] * partial[u, 3, c]
+            + a_t[v, 4] * partial[u, 4, c] + a_t[v, 5] * partial[u, 5, c])
+
+
 @_compiled
 def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_row: int,
-                 rows: int, cols: int) -> None:
+                 rows: int, cols: int, normalized: np.ndarray, slope: float) -> None:
     batch_items, height, width, features = y.shape
-    n, tile, a_t = _N, TILE, _A_T
+    n, tile = _N, TILE
+    modulated = normalized.size > 0
+    shifted = modulated and products.shape[2] == 2 * features
+    factor = height // normalized.shape[1] if modulated else 1
     for band_row in numba.prange(batch_items * rows):
         sample, row = band_row // rows, first_row + band_row % rows
-        partial = np.empty((tile, n, CHANNEL_BLOCK), np.float32)  # per thread
+        scale = np.empty((tile, n, CHANNEL_BLOCK), np.float32)  # per thread
+        shift = np.empty((tile, n, CHANNEL_BLOCK), np.float32)
         for col in range(cols):
             index = band_row * cols + col
             for f0 in range(0, features, CHANNEL_BLOCK):
                 width_f = min(CHANNEL_BLOCK, features - f0)
-                # partial[u, b] = sum_a A^T[u, a] m[a, b]
-                for b in range(n):
-                    m0 = products[b, index, f0:f0 + width_f]
-                    m1 = products[n + b, index, f0:f0 + width_f]
-                    m2 = products[2 * n + b, index, f0:f0 + width_f]
-                    m3 = products[3 * n + b, index, f0:f0 + width_f]
-                    m4 = products[4 * n + b, index, f0:f0 + width_f]
-                    m5 = products[5 * n + b, index, f0:f0 + width_f]
-                    for c in range(width_f):
-                        s0, s1, s2, s3, s4, s5 = m0[c], m1[c], m2[c], m3[c], m4[c], m5[c]
-                        for u in range(tile):
-                            partial[u, b, c] = (a_t[u, 0] * s0 + a_t[u, 1] * s1
-                                                + a_t[u, 2] * s2 + a_t[u, 3] * s3
-                                                + a_t[u, 4] * s4 + a_t[u, 5] * s5)
+                _tile_columns(products, index, f0, width_f, scale)
+                if shifted:
+                    _tile_columns(products, index, features + f0, width_f, shift)
                 # y[u, v] = bias + sum_b partial[u, b] A^T[v, b], inside the map only
-                shift = bias[f0:f0 + width_f]
                 for u in range(tile):
                     y_pos = tile * row + u
                     if y_pos >= height:
                         continue
-                    p0, p1, p2, p3, p4, p5 = (partial[u, 0], partial[u, 1], partial[u, 2],
-                                              partial[u, 3], partial[u, 4], partial[u, 5])
                     for v in range(tile):
                         x_pos = tile * col + v
                         if x_pos >= width:
                             continue
                         target = y[sample, y_pos, x_pos, f0:f0 + width_f]
+                        if not modulated:
+                            for c in range(width_f):
+                                target[c] = bias[f0 + c] + _pixel(scale, u, v, c)
+                            continue
+                        # SPADE: leaky_relu(shift + normalized * scale), the normalized map
+                        # nearest-upsampled by reading its pixel (y, x) // factor
+                        source = normalized[sample, y_pos // factor, x_pos // factor,
+                                            f0:f0 + width_f]
                         for c in range(width_f):
-                            target[c] = (shift[c] + a_t[v, 0] * p0[c] + a_t[v, 1] * p1[c]
-                                         + a_t[v, 2] * p2[c] + a_t[v, 3] * p3[c]
-                                         + a_t[v, 4] * p4[c] + a_t[v, 5] * p5[c])
+                            value = source[c] * (bias[f0 + c] + _pixel(scale, u, v, c))
+                            if shifted:
+                                value += bias[features + f0 + c] + _pixel(shift, u, v, c)
+                            target[c] = value if value >= 0 else slope * value
 
 
 def _threads() -> None:
@@ -219,12 +248,21 @@ def transform_input(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
     _input_rows(x, out, first_row, rows, cols)
 
 
+_NO_MAP = np.zeros((0, 0, 0, 0), np.float32)
+
+
 def transform_output(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_row: int,
-                     rows: int, cols: int) -> None:
+                     rows: int, cols: int, normalized: np.ndarray = _NO_MAP,
+                     slope: float = 1.0) -> None:
     """Products (n*n, N*rows*cols, F) in `transform_input`'s tile order -> y (N, H, W, F)'s
-    pixels of those tiles, plus bias (F,)."""
+    pixels of those tiles, plus bias (F,).
+
+    With a `normalized` map (N, H / f, W / f, F), a SPADE modulation instead: the products
+    are [scale | shift] (2F channels, bias (2F,)) or scale alone, and y = leaky_relu(shift +
+    normalized * scale, slope), normalized nearest-upsampled x f.
+    """
     _threads()
-    _output_rows(products, bias, y, first_row, rows, cols)
+    _output_rows(products, bias, y, first_row, rows, cols, normalized, slope)
 
 
 def gains(in_features: int, out_features: int, depth_taps: int = 1) -> bool:
@@ -259,9 +297,34 @@ class WinogradKernel:
         self.planar = planar
 
     def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.transformed.shape[3]
+        bias = torch.zeros(features) if bias is None else bias
+        return self._apply(x, bias, features, _NO_MAP, 1.0)
+
+    def modulate(self, hidden: torch.Tensor, bias: torch.Tensor, normalized: torch.Tensor,
+                 slope: float = 1.0) -> torch.Tensor:
+        """SPADE's modulation from its hidden map (N, C, H, W): leaky_relu(shift + normalized
+        * scale, slope) with [scale | shift] = this kernel's convolution of `hidden` plus
+        `bias` (or scale alone, for a kernel as wide as `normalized`), normalized (N, F, H / f,
+        W / f) nearest-upsampled x f. Neither scale, shift nor the upsampled map is built: the
+        output transform combines them pixel by pixel."""
+        features = normalized.shape[1]
+        if not self.planar or self.transformed.shape[3] not in (features, 2 * features):
+            raise ValueError(f"a kernel of {self.transformed.shape[3]} outputs cannot modulate "
+                             f"{features} channels: it needs [scale | shift] or scale alone")
+        if hidden.shape[2] % normalized.shape[2] or hidden.shape[3] % normalized.shape[3]:
+            raise ValueError(f"{tuple(normalized.shape)} does not upsample to "
+                             f"{tuple(hidden.shape)}'s size")
+        pixels = normalized.float().permute(0, 2, 3, 1).contiguous()  # a view if channels-last
+        return self._apply(hidden, bias, features, pixels.numpy(), slope)
+
+    def _apply(self, x: torch.Tensor, bias: torch.Tensor, features: int,
+               normalized: np.ndarray, slope: float) -> torch.Tensor:
+        """The convolution in row bands: transform the band's tiles, multiply, transform back
+        into `features` output channels (see `transform_output`)."""
         volume = x if x.dim() == 5 else x[:, :, None]
         batch, channels, depth, height, width = volume.shape
-        taps, features = self.transformed.shape[0], self.transformed.shape[3]
+        taps, products_width = self.transformed.shape[0], self.transformed.shape[3]
         if self.planar != (x.dim() == 4):
             raise ValueError(f"a {'2' if self.planar else '3'}-D kernel cannot convolve "
                              f"{tuple(x.shape)}")
@@ -270,8 +333,9 @@ class WinogradKernel:
         # a view for channels-last inputs
         pixels = volume.permute(0, 2, 3, 4, 1).contiguous().view(slices, height, width, channels)
         out = torch.empty(batch, depth, height, width, features, dtype=x.dtype)
-        bias = torch.zeros(features) if bias is None else bias.detach().float().contiguous()
-        band = max(1, CHUNK_ELEMENTS // (_N * _N * slices * cols * max(channels, features)))
+        bias = bias.detach().float().contiguous()
+        band = max(1, CHUNK_ELEMENTS // (_N * _N * slices * cols
+                                         * max(channels, products_width)))
         for first in range(0, rows, band):
             count = min(band, rows - first)
             per_slice = count * cols
@@ -290,7 +354,7 @@ class WinogradKernel:
                         tiles[:, start + reads.start:start + reads.stop], self.transformed[tap]))
             transform_output(products.numpy(), bias.numpy(),
                              out.view(slices, height, width, features).numpy(), first, count,
-                             cols)
+                             cols, normalized, slope)
         return out.permute(0, 4, 1, 2, 3) if x.dim() == 5 else out[:, 0].permute(0, 3, 1, 2)
 
 
