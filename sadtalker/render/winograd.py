@@ -149,7 +149,7 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                                          + b_t[b, 4] * p4[c] + b_t[b, 5] * p5[c])
 
 
-@numba.njit(inline="always", fastmath=True)
+@numba.njit(fastmath=True)
 def _tile_columns(products: np.ndarray, index: int, c0: int, width_c: int,
                   partial: np.ndarray) -> None:
     """The output transform's first pass over one tile, channels [c0, c0 + width_c) of its
@@ -169,7 +169,7 @@ def _tile_columns(products: np.ndarray, index: int, c0: int, width_c: int,
                                     + a_t[u, 3] * s3 + a_t[u, 4] * s4 + a_t[u, 5] * s5)
 
 
-@numba.njit(inline="always", fastmath=True)
+@numba.njit(fastmath=True)
 def _pixel(partial: np.ndarray, u: int, v: int, c: int) -> float:
     """The second pass, one output pixel (u, v) of the tile and one channel:
     sum_b partial[u, b] A^T[v, b]."""
@@ -213,14 +213,19 @@ def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_ro
                                 target[c] = bias[f0 + c] + _pixel(scale, u, v, c)
                             continue
                         # SPADE: leaky_relu(shift + normalized * scale), the normalized map
-                        # nearest-upsampled by reading its pixel (y, x) // factor
+                        # nearest-upsampled by reading its pixel (y, x) // factor; for
+                        # 0 <= slope <= 1, leaky_relu(value) = max(value, slope * value)
                         source = normalized[sample, y_pos // factor, x_pos // factor,
                                             f0:f0 + width_f]
-                        for c in range(width_f):
-                            value = source[c] * (bias[f0 + c] + _pixel(scale, u, v, c))
-                            if shifted:
-                                value += bias[features + f0 + c] + _pixel(shift, u, v, c)
-                            target[c] = value if value >= 0 else slope * value
+                        if shifted:
+                            for c in range(width_f):
+                                value = (source[c] * (bias[f0 + c] + _pixel(scale, u, v, c))
+                                         + bias[features + f0 + c] + _pixel(shift, u, v, c))
+                                target[c] = max(value, slope * value)
+                        else:
+                            for c in range(width_f):
+                                value = source[c] * (bias[f0 + c] + _pixel(scale, u, v, c))
+                                target[c] = max(value, slope * value)
 
 
 def _threads() -> None:
@@ -309,6 +314,8 @@ class WinogradKernel:
         W / f) nearest-upsampled x f. Neither scale, shift nor the upsampled map is built: the
         output transform combines them pixel by pixel."""
         features = normalized.shape[1]
+        if not 0 <= slope <= 1:
+            raise ValueError(f"a leaky ReLU slope in [0, 1] is needed, not {slope}")
         if not self.planar or self.transformed.shape[3] not in (features, 2 * features):
             raise ValueError(f"a kernel of {self.transformed.shape[3]} outputs cannot modulate "
                              f"{features} channels: it needs [scale | shift] or scale alone")
