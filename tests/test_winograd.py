@@ -82,6 +82,8 @@ def test_modulation_is_spades_from_the_kernels_convolution(factor, features):
         WinogradKernel(weight[:features + 1]).modulate(hidden, bias, normalized)
     with pytest.raises(ValueError, match="does not upsample"):
         WinogradKernel(weight).modulate(hidden[..., :-1], bias, normalized)
+    with pytest.raises(ValueError, match="slope in"):  # leaky ReLU computed as a max
+        WinogradKernel(weight).modulate(hidden, bias, normalized, 1.5)
 
 
 @pytest.mark.parametrize("depth", [1, 2, 5])

@@ -20,8 +20,9 @@ The kernel is transformed once, by one matrix product. The input and output tran
 every call, so they are fused loops compiled by numba for the CPU at hand (AVX2 or AVX-512
 vector code): one pass reads each tile once and applies the separable transform with the
 matrices' values (and zeros) known at compile time; the convolution's zero padding is applied
-while reading, and the output pass adds the bias and writes the channels-last output in place.
-Between them, one batched matrix product per tile element does the multiplies. Written as
+while reading, and the output pass adds the bias and writes the channels-last output in place
+(or, for SPADE, applies the modulation there: `WinogradKernel.modulate`). Between them, one
+batched matrix product per tile element does the multiplies. Written as
 tensor operations instead (gather, Kronecker-matrix products, permutes), the transforms' extra
 passes over memory cost as much as the product itself. The compiled code is cached beside this
 file where the directory is writable; otherwise each process compiles it (`compile_transforms`,
