@@ -80,8 +80,9 @@ def test_modulation_is_spades_from_the_kernels_convolution(factor, features):
     assert relative_error(alone, upsampled * scale) < TOLERANCE
     with pytest.raises(ValueError, match="cannot modulate"):
         WinogradKernel(weight[:features + 1]).modulate(hidden, bias, normalized)
-    with pytest.raises(ValueError, match="does not upsample"):
-        WinogradKernel(weight).modulate(hidden[..., :-1], bias, normalized)
+    for mismatched in (hidden[..., :-1], hidden[:1]):  # size, batch
+        with pytest.raises(ValueError, match="does not upsample"):
+            WinogradKernel(weight).modulate(mismatched, bias, normalized)
     with pytest.raises(ValueError, match="slope in"):  # leaky ReLU computed as a max
         WinogradKernel(weight).modulate(hidden, bias, normalized, 1.5)
 

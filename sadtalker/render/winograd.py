@@ -320,9 +320,11 @@ class WinogradKernel:
         if not self.planar or self.transformed.shape[3] not in (features, 2 * features):
             raise ValueError(f"a kernel of {self.transformed.shape[3]} outputs cannot modulate "
                              f"{features} channels: it needs [scale | shift] or scale alone")
-        if hidden.shape[2] % normalized.shape[2] or hidden.shape[3] % normalized.shape[3]:
+        factor = hidden.shape[2] // max(normalized.shape[2], 1)
+        upsampled = (normalized.shape[2] * factor, normalized.shape[3] * factor)
+        if normalized.shape[0] != hidden.shape[0] or hidden.shape[2:] != upsampled:
             raise ValueError(f"{tuple(normalized.shape)} does not upsample to "
-                             f"{tuple(hidden.shape)}'s size")
+                             f"{tuple(hidden.shape)}'s batch and size")
         pixels = normalized.float().permute(0, 2, 3, 1).contiguous()  # a view if channels-last
         return self._apply(hidden, bias, features, pixels.numpy(), slope)
 
