@@ -103,6 +103,14 @@ if _N != 6:
     raise ImportError(f"the compiled transforms are written for 6x6 tiles, not {_N}x{_N}")
 
 
+@numba.njit(fastmath=True)
+def _row_dot(matrix: np.ndarray, row: int, v0: float, v1: float, v2: float, v3: float,
+             v4: float, v5: float) -> float:
+    """sum_k matrix[row, k] v_k over a transform matrix's 6 columns: each pass's one sum."""
+    return (matrix[row, 0] * v0 + matrix[row, 1] * v1 + matrix[row, 2] * v2
+            + matrix[row, 3] * v3 + matrix[row, 4] * v4 + matrix[row, 5] * v5)
+
+
 @_compiled
 def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                 cols: int) -> None:
@@ -135,9 +143,7 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                     for c in range(width_c):
                         s0, s1, s2, s3, s4, s5 = d0[c], d1[c], d2[c], d3[c], d4[c], d5[c]
                         for a in range(n):
-                            partial[a, j, c] = (b_t[a, 0] * s0 + b_t[a, 1] * s1
-                                                + b_t[a, 2] * s2 + b_t[a, 3] * s3
-                                                + b_t[a, 4] * s4 + b_t[a, 5] * s5)
+                            partial[a, j, c] = _row_dot(b_t, a, s0, s1, s2, s3, s4, s5)
                 # out[(a, b), tile] = sum_j partial[a, j] B^T[b, j]
                 for a in range(n):
                     p0, p1, p2, p3, p4, p5 = (partial[a, 0], partial[a, 1], partial[a, 2],
@@ -145,9 +151,8 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                     for b in range(n):
                         target = out[a * n + b, index, c0:c0 + width_c]
                         for c in range(width_c):
-                            target[c] = (b_t[b, 0] * p0[c] + b_t[b, 1] * p1[c]
-                                         + b_t[b, 2] * p2[c] + b_t[b, 3] * p3[c]
-                                         + b_t[b, 4] * p4[c] + b_t[b, 5] * p5[c])
+                            target[c] = _row_dot(b_t, b, p0[c], p1[c], p2[c], p3[c], p4[c],
+                                                 p5[c])
 
 
 @numba.njit(fastmath=True)
@@ -166,18 +171,15 @@ def _tile_columns(products: np.ndarray, index: int, c0: int, width_c: int,
         for c in range(width_c):
             s0, s1, s2, s3, s4, s5 = m0[c], m1[c], m2[c], m3[c], m4[c], m5[c]
             for u in range(tile):
-                partial[u, b, c] = (a_t[u, 0] * s0 + a_t[u, 1] * s1 + a_t[u, 2] * s2
-                                    + a_t[u, 3] * s3 + a_t[u, 4] * s4 + a_t[u, 5] * s5)
+                partial[u, b, c] = _row_dot(a_t, u, s0, s1, s2, s3, s4, s5)
 
 
 @numba.njit(fastmath=True)
 def _pixel(partial: np.ndarray, u: int, v: int, c: int) -> float:
     """The second pass, one output pixel (u, v) of the tile and one channel:
     sum_b partial[u, b] A^T[v, b]."""
-    a_t = _A_T
-    return (a_t[v, 0] * partial[u, 0, c] + a_t[v, 1] * partial[u, 1, c]
-            + a_t[v, 2] * partial[u, 2, c] + a_t[v, 3] * partial[u, 3, c]
-            + a_t[v, 4] * partial[u, 4, c] + a_t[v, 5] * partial[u, 5, c])
+    return _row_dot(_A_T, v, partial[u, 0, c], partial[u, 1, c], partial[u, 2, c],
+                    partial[u, 3, c], partial[u, 4, c], partial[u, 5, c])
 
 
 @_compiled
