@@ -8,7 +8,7 @@ Four paths, timed in the same run on the same inputs:
   fp32      this package's exact path: source work once per chunk, the upsampled convolution
             computed at low resolution (sadtalker.render.upsampled_conv), the SPADE blocks'
             exact rearrangements (sadtalker.render.spade_decoder), channels-last;
-  winograd  fp32, the decoder's 3x3 convolutions by Winograd F(4x4, 3x3), the mask's 7x7x7 by FFT
+  winograd  fp32, the decoder's 3x3 convolutions by Winograd F(6x6, 3x3), the mask's 7x7x7 by FFT
             (sadtalker.render.winograd, sadtalker.render.fft_conv3d; `auto` on CPUs without
             native bf16);
   bf16      the same with the per-frame networks in bfloat16 (--precision bf16), on CPUs

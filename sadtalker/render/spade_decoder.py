@@ -11,8 +11,8 @@ them against the public form): the label's 3x3 convolution at the label's own re
 upsampling (which is never built: each pixel's statistics broadcast over its block), 1 + gamma
 as gamma's bias + 1, and the 1x1 shortcut conv folded into the shortcut's beta conv.
 `SPADEDecoder.fold` derives these constants once, after loading. For precision `winograd`,
-the 3x3 convolutions 128 or more channels wide run as Winograd F(4x4, 3x3)
-(`winograd.Conv3x3`), and a SPADE's gamma and beta as one kernel whose output transform
+the 3x3 convolutions wide enough to gain (`winograd.gains`) run by Winograd's minimal
+filtering (`winograd.Conv3x3`), and a SPADE's gamma and beta as one kernel whose output transform
 applies the modulation and the leaky ReLU after it (`winograd.WinogradKernel.modulate`):
 neither gamma, beta nor the modulated map's intermediate passes reach memory.
 """

@@ -1,12 +1,13 @@
-"""3x3 and 3x3x3 convolutions by Winograd's minimal filtering F(4x4, 3x3): fp32 with fewer
+"""3x3 and 3x3x3 convolutions by Winograd's minimal filtering F(6x6, 3x3): fp32 with fewer
 multiplies (a 3x3x3 kernel as three 3x3 depth taps over the same transformed tiles).
 
-A direct 3x3 convolution spends 9 multiply-adds per output pixel per input channel; F(4x4, 3x3)
-transforms 6x6 input tiles and the kernel into a space where each 4x4 output tile costs 36
-(4x fewer), at the price of three linear transforms, ~1e-5 relative rounding error and
-transformed kernels 4x the size of the plain ones (F(6x6, 3x3) saves a little more arithmetic
-but needs 7.1x, which a 512 render pod's memory cannot spare). On CPUs without native bf16,
-oneDNN's fp32 convolutions are the renderer's cost; on the SPADE decoder's layers 128 or more
+A direct 3x3 convolution spends 9 multiply-adds per output pixel per input channel; F(6x6, 3x3)
+transforms 8x8 input tiles and the kernel into a space where each 6x6 output tile costs 64
+(5.1x fewer), at the price of three linear transforms, ~2e-5 relative rounding error and
+transformed kernels 7.1x the size of the plain ones. (F(4x4, 3x3), 4x fewer with 6x6 tiles,
+is a little more exact and wastes less of a tile on 8x8 and 16x16 maps, but is slower on the
+decoder's 64x64 to 512x512 maps, where a frame's time goes.) On CPUs without native bf16,
+oneDNN's fp32 convolutions are the renderer's cost; on the SPADE decoder's layers 64 or more
 channels wide, and on dense motion's 3-D layers, the multiplies saved outweigh the transforms
 (`bench/render_speed.py`, precision `winograd`), on narrower ones they do not (`gains`).
 
@@ -40,14 +41,14 @@ import torch
 from torch import nn
 
 KERNEL = 3
-TILE = 4  # output pixels per tile side
-POINTS = (0.0, 1.0, -1.0, 2.0, -2.0)  # plus the point at infinity
+TILE = 6  # output pixels per tile side
+POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)  # plus the point at infinity
 CHUNK_ELEMENTS = 2**23  # floats per transformed chunk (tiles are processed in row bands): more
 # rows per batched product, at 2-3 buffers of 32 MiB (a 512 render pod's peak +0.1 GiB)
-MIN_FEATURES = 128  # narrower 2-D layers lose: the transforms outweigh the saved multiplies
-# Larger transformed kernels (the hourglass's deepest layers, 1024 channels on 4x4 and 8x8
-# maps) would save ~3 % of a frame for ~0.55 GiB, which a 512 render pod cannot spare: they
-# stay direct.
+MIN_FEATURES = 64  # narrower 2-D layers lose: the transforms outweigh the saved multiplies
+# Larger transformed kernels (the hourglass's deepest layers, 512 and 1024 channels on 4x4 and
+# 8x8 maps, where most of a tile is padding) stay direct: a 512 render pod's memory is better
+# spent elsewhere.
 MAX_KERNEL_BYTES = 64 * 2**20
 
 
@@ -95,20 +96,21 @@ def _compiled(function: Callable[..., None]) -> Callable[..., None]:
         return numba.njit(parallel=True, fastmath=True)(function)
 
 
-# The loops below are written for n = 6 (six named terms per sum): each innermost loop runs
+# The loops below are written for n = 8 (eight named terms per sum): each innermost loop runs
 # over a block of channels, contiguous in memory, with a straight-line body whose weights are
 # the transform matrices' entries, constants at compile time, so that the compiler
 # vectorises it across channels and drops the zero terms.
-if _N != 6:
-    raise ImportError(f"the compiled transforms are written for 6x6 tiles, not {_N}x{_N}")
+if _N != 8:
+    raise ImportError(f"the compiled transforms are written for 8x8 tiles, not {_N}x{_N}")
 
 
 @numba.njit(fastmath=True)
 def _row_dot(matrix: np.ndarray, row: int, v0: float, v1: float, v2: float, v3: float,
-             v4: float, v5: float) -> float:
-    """sum_k matrix[row, k] v_k over a transform matrix's 6 columns: each pass's one sum."""
+             v4: float, v5: float, v6: float, v7: float) -> float:
+    """sum_k matrix[row, k] v_k over a transform matrix's 8 columns: each pass's one sum."""
     return (matrix[row, 0] * v0 + matrix[row, 1] * v1 + matrix[row, 2] * v2
-            + matrix[row, 3] * v3 + matrix[row, 4] * v4 + matrix[row, 5] * v5)
+            + matrix[row, 3] * v3 + matrix[row, 4] * v4 + matrix[row, 5] * v5
+            + matrix[row, 6] * v6 + matrix[row, 7] * v7)
 
 
 @_compiled
@@ -140,19 +142,24 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                           if inside and top + 4 < height else pad)
                     d5 = (x[sample, top + 5, x_pos, c0:c0 + width_c]
                           if inside and top + 5 < height else pad)
+                    d6 = (x[sample, top + 6, x_pos, c0:c0 + width_c]
+                          if inside and top + 6 < height else pad)
+                    d7 = (x[sample, top + 7, x_pos, c0:c0 + width_c]
+                          if inside and top + 7 < height else pad)
                     for c in range(width_c):
-                        s0, s1, s2, s3, s4, s5 = d0[c], d1[c], d2[c], d3[c], d4[c], d5[c]
+                        s0, s1, s2, s3 = d0[c], d1[c], d2[c], d3[c]
+                        s4, s5, s6, s7 = d4[c], d5[c], d6[c], d7[c]
                         for a in range(n):
-                            partial[a, j, c] = _row_dot(b_t, a, s0, s1, s2, s3, s4, s5)
+                            partial[a, j, c] = _row_dot(b_t, a, s0, s1, s2, s3, s4, s5, s6, s7)
                 # out[(a, b), tile] = sum_j partial[a, j] B^T[b, j]
                 for a in range(n):
-                    p0, p1, p2, p3, p4, p5 = (partial[a, 0], partial[a, 1], partial[a, 2],
-                                              partial[a, 3], partial[a, 4], partial[a, 5])
+                    p0, p1, p2, p3 = partial[a, 0], partial[a, 1], partial[a, 2], partial[a, 3]
+                    p4, p5, p6, p7 = partial[a, 4], partial[a, 5], partial[a, 6], partial[a, 7]
                     for b in range(n):
                         target = out[a * n + b, index, c0:c0 + width_c]
                         for c in range(width_c):
                             target[c] = _row_dot(b_t, b, p0[c], p1[c], p2[c], p3[c], p4[c],
-                                                 p5[c])
+                                                 p5[c], p6[c], p7[c])
 
 
 @numba.njit(fastmath=True)
@@ -168,10 +175,13 @@ def _tile_columns(products: np.ndarray, index: int, c0: int, width_c: int,
         m3 = products[3 * n + b, index, c0:c0 + width_c]
         m4 = products[4 * n + b, index, c0:c0 + width_c]
         m5 = products[5 * n + b, index, c0:c0 + width_c]
+        m6 = products[6 * n + b, index, c0:c0 + width_c]
+        m7 = products[7 * n + b, index, c0:c0 + width_c]
         for c in range(width_c):
-            s0, s1, s2, s3, s4, s5 = m0[c], m1[c], m2[c], m3[c], m4[c], m5[c]
+            s0, s1, s2, s3 = m0[c], m1[c], m2[c], m3[c]
+            s4, s5, s6, s7 = m4[c], m5[c], m6[c], m7[c]
             for u in range(tile):
-                partial[u, b, c] = _row_dot(a_t, u, s0, s1, s2, s3, s4, s5)
+                partial[u, b, c] = _row_dot(a_t, u, s0, s1, s2, s3, s4, s5, s6, s7)
 
 
 @numba.njit(fastmath=True)
@@ -179,7 +189,8 @@ def _pixel(partial: np.ndarray, u: int, v: int, c: int) -> float:
     """The second pass, one output pixel (u, v) of the tile and one channel:
     sum_b partial[u, b] A^T[v, b]."""
     return _row_dot(_A_T, v, partial[u, 0, c], partial[u, 1, c], partial[u, 2, c],
-                    partial[u, 3, c], partial[u, 4, c], partial[u, 5, c])
+                    partial[u, 3, c], partial[u, 4, c], partial[u, 5, c], partial[u, 6, c],
+                    partial[u, 7, c])
 
 
 @_compiled
@@ -284,10 +295,10 @@ def gains(in_features: int, out_features: int, depth_taps: int = 1) -> bool:
 
 class WinogradKernel:
     """One 3x3 or 3x3x3 kernel, transformed once, applied to float32 maps (N, C, H, W) or
-    volumes (N, C, D, H, W) of any size by F(4x4, 3x3) over height and width; a 3-D kernel's
+    volumes (N, C, D, H, W) of any size by F(6x6, 3x3) over height and width; a 3-D kernel's
     depth taps are summed directly, each a product with the same transformed tiles.
 
-    Same result as F.conv2d / F.conv3d(x, weight, bias, padding=1) to ~1e-5 relative; the
+    Same result as F.conv2d / F.conv3d(x, weight, bias, padding=1) to ~2e-5 relative; the
     output is channels-last, the layout the renderer's fp32 path runs in.
     """
 
