@@ -67,17 +67,17 @@ RENDER_SECONDS = {
     (AVX512_BF16, 256, Precision.FP32): _FP32_256,
     (AVX512_BF16, 512, Precision.FP32): _FP32_512,
     (AVX512_BF16, 256, Precision.WINOGRAD): _FP32_256.scaled(
-        f"{SPEED} --size 256 --runs 5", "winograd", 2.50, "fp32", 4.70, EPYC_BF16, "2026-12-07"),
+        f"{SPEED} --size 256 --runs 5", "winograd", 2.49, "fp32", 4.99, EPYC_BF16, "2026-12-07"),
     (AVX512_BF16, 512, Precision.WINOGRAD): _FP32_512.scaled(
-        f"{SPEED} --size 512 --runs 1", "winograd", 12.43, "fp32", 20.37, EPYC_BF16,
+        f"{SPEED} --size 512 --runs 1", "winograd", 10.95, "fp32", 20.48, EPYC_BF16,
         "2026-12-07"),
     (AVX2, 256, Precision.FP32): _AVX2_256,
     (AVX2, 512, Precision.FP32): _AVX2_512,
     (AVX2, 256, Precision.WINOGRAD): _AVX2_256.scaled(
         f"{AVX2_CAP} {SPEED} --size 256 --runs 5 (the slowest ratio of two runs)", "winograd",
-        2.76, "fp32", 5.04, _CAPPED, "2026-12-07"),
+        2.57, "fp32", 5.21, _CAPPED, "2026-12-07"),
     (AVX2, 512, Precision.WINOGRAD): _AVX2_512.scaled(
-        f"{AVX2_CAP} {SPEED} --size 512 --runs 1", "winograd", 9.48, "fp32", 18.93, _CAPPED,
+        f"{AVX2_CAP} {SPEED} --size 512 --runs 1", "winograd", 9.86, "fp32", 22.10, _CAPPED,
         "2026-12-07"),
 }
 # What GFPGAN with its detector and parser adds per frame, by (CPU class, precision): the
@@ -114,7 +114,7 @@ LOAD_SECONDS = {
                    f"{STAGES} --still --seconds 1, --seconds 0.4 --enhancer gfpgan [--preprocess"
                    " full], --seconds 0.24 --size 512: render_load 12.9-16.3").scaled(
         f"NUMBA_CACHE_DIR=<empty> {AVX2_CAP} {STAGES} --still --seconds 0.24 --precision "
-        "winograd|fp32", "winograd render_load", 15.5, "fp32", 5.2, _CAPPED, "2026-12-07"),
+        "winograd|fp32", "winograd render_load", 15.9, "fp32", 6.3, _CAPPED, "2026-12-07"),
 }
 # Classes with no machine to measure on take the figures of one that bounds them from above:
 # AVX-512 without BF16 runs the same fp32 kernels as AVX2 with wider vectors.
