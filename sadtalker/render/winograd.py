@@ -113,10 +113,20 @@ def _row_dot(matrix: np.ndarray, row: int, v0: float, v1: float, v2: float, v3: 
             + matrix[row, 6] * v6 + matrix[row, 7] * v7)
 
 
+@numba.njit(fastmath=True)
+def _source_pixel(x: np.ndarray, sample: int, y: int, x_pos: int, c0: int,
+                  pad: np.ndarray) -> np.ndarray:
+    """Pixel (y, x_pos) of x's map `sample`, channels [c0, c0 + len(pad)), or `pad` (zeros:
+    the convolution's padding) outside the map."""
+    if 0 <= y < x.shape[1] and 0 <= x_pos < x.shape[2]:
+        return x[sample, y, x_pos, c0:c0 + pad.size]
+    return pad
+
+
 @_compiled
 def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                 cols: int) -> None:
-    batch_items, height, width, channels = x.shape
+    batch_items, channels = x.shape[0], x.shape[3]
     n, tile, b_t = _N, TILE, _B_T
     zeros = np.zeros(CHANNEL_BLOCK, np.float32)  # the padding's pixels
     for band_row in numba.prange(batch_items * rows):
@@ -130,22 +140,15 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                 # partial[a, j] = sum_i B^T[a, i] d[i, j]; d is zero outside the map (padding 1)
                 for j in range(n):
                     x_pos = tile * col + j - 1
-                    inside = 0 <= x_pos < width
                     pad = zeros[:width_c]
-                    d0 = x[sample, top, x_pos, c0:c0 + width_c] if inside and top >= 0 else pad
-                    d1 = x[sample, top + 1, x_pos, c0:c0 + width_c] if inside else pad  # row < H
-                    d2 = (x[sample, top + 2, x_pos, c0:c0 + width_c]
-                          if inside and top + 2 < height else pad)
-                    d3 = (x[sample, top + 3, x_pos, c0:c0 + width_c]
-                          if inside and top + 3 < height else pad)
-                    d4 = (x[sample, top + 4, x_pos, c0:c0 + width_c]
-                          if inside and top + 4 < height else pad)
-                    d5 = (x[sample, top + 5, x_pos, c0:c0 + width_c]
-                          if inside and top + 5 < height else pad)
-                    d6 = (x[sample, top + 6, x_pos, c0:c0 + width_c]
-                          if inside and top + 6 < height else pad)
-                    d7 = (x[sample, top + 7, x_pos, c0:c0 + width_c]
-                          if inside and top + 7 < height else pad)
+                    d0 = _source_pixel(x, sample, top, x_pos, c0, pad)
+                    d1 = _source_pixel(x, sample, top + 1, x_pos, c0, pad)
+                    d2 = _source_pixel(x, sample, top + 2, x_pos, c0, pad)
+                    d3 = _source_pixel(x, sample, top + 3, x_pos, c0, pad)
+                    d4 = _source_pixel(x, sample, top + 4, x_pos, c0, pad)
+                    d5 = _source_pixel(x, sample, top + 5, x_pos, c0, pad)
+                    d6 = _source_pixel(x, sample, top + 6, x_pos, c0, pad)
+                    d7 = _source_pixel(x, sample, top + 7, x_pos, c0, pad)
                     for c in range(width_c):
                         s0, s1, s2, s3 = d0[c], d1[c], d2[c], d3[c]
                         s4, s5, s6, s7 = d4[c], d5[c], d6[c], d7[c]
