@@ -45,10 +45,11 @@ TILE = 6  # output pixels per tile side
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)  # plus the point at infinity
 CHUNK_ELEMENTS = 2**23  # floats per transformed chunk (tiles are processed in row bands): more
 # rows per batched product, at 2-3 buffers of 32 MiB (a 512 render pod's peak +0.1 GiB)
-MIN_FEATURES = 64  # narrower 2-D layers lose: the transforms outweigh the saved multiplies
-# Larger transformed kernels (the hourglass's deepest layers, 512 and 1024 channels on 4x4 and
-# 8x8 maps, where most of a tile is padding) stay direct: a 512 render pod's memory is better
-# spent elsewhere.
+MIN_FEATURES = 64  # the narrowest 2-D layers the renderer runs per frame, which gain; on
+# narrower ones the transforms weigh more against the multiplies saved: left to oneDNN
+# Larger transformed kernels stay direct: the hourglass's deepest layers, 512 and 1024 channels
+# on 4x4 and 8x8 maps, where most of a tile is padding, so they would take the most memory for
+# the least gain.
 MAX_KERNEL_BYTES = 64 * 2**20
 
 
