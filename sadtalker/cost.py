@@ -147,7 +147,7 @@ class RenderCost:
         measured = MEASURED_AS.get(cpu, cpu)
         frame = RENDER_SECONDS[measured, options.size, precision].value
         if options.enhancer is Enhancer.GFPGAN:
-            frame += ENHANCE_SECONDS[measured, precision.gfpgan].value
+            frame += ENHANCE_SECONDS[measured, precision].value
         return cls(frame, LOAD_SECONDS[measured].value + POD_START_SECONDS)
 
     @classmethod

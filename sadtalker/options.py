@@ -68,17 +68,12 @@ class Precision(str, Enum):
     AUTO = "auto"  # the fastest path this CPU computes natively: bf16, else winograd
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-4), on any CPU
     BF16 = "bf16"  # faster, close to fp32 (README, "Performance"); native bf16 CPUs only
-    WINOGRAD = "winograd"  # fp32, fewer multiplies: Winograd 3x3 and FFT 7x7x7 convolutions
+    WINOGRAD = "winograd"  # fp32, fewer multiplies: Winograd 3x3 (renderer and GFPGAN) and FFT
+    # 7x7x7 convolutions
 
     def runs_on(self, cpu: CpuClass) -> bool:
         """Whether `cpu` computes this precision natively (AUTO runs anywhere)."""
         return self is not Precision.BF16 or cpu.native_bf16
-
-    @property
-    def gfpgan(self) -> Precision:
-        """What GFPGAN runs in for this precision: bf16 for bf16, else fp32 (Winograd is the
-        renderer's)."""
-        return Precision.BF16 if self is Precision.BF16 else Precision.FP32
 
     def resolve(self, cpu: CpuClass | None = None) -> Precision:
         """AUTO as the fastest precision `cpu` (default: this machine's) runs natively.

@@ -151,6 +151,25 @@ def test_bfloat16_gfpgan_restores_close_to_float32(enhancer_dir: Path, enhance_m
     assert 10 * np.log10(255**2 / mse) > 35  # dB
 
 
+def test_winograd_gfpgan_restores_close_to_float32(enhancer_dir: Path, enhance_module,
+                                                   no_network: None, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from sadtalker.enhance_winograd import WinogradConv2d, WinogradModulatedConv2d
+    from sadtalker.options import Precision
+
+    monkeypatch.chdir(tmp_path)
+    frame = cv2.resize(astronaut()[0:300, 100:400], (256, 256), interpolation=cv2.INTER_AREA)
+    enhancers = {precision: enhance_module.Enhancer.load(enhancer_dir, precision=precision)
+                 for precision in (Precision.FP32, Precision.WINOGRAD)}
+    out = {precision: enhancer.enhance(frame[None])[0].astype(float)
+           for precision, enhancer in enhancers.items()}
+    network = enhancers[Precision.WINOGRAD].restorer.gfpgan
+    assert any(getattr(m, "kernel", None) is not None for m in network.modules()
+               if isinstance(m, (WinogradConv2d, WinogradModulatedConv2d)))  # Winograd ran
+    mse = np.mean((out[Precision.WINOGRAD] - out[Precision.FP32]) ** 2)
+    assert mse == 0 or 10 * np.log10(255**2 / mse) > 60  # dB; uint8 frames may round alike
+
+
 def moved(frame: np.ndarray, degrees: float, shift: float) -> np.ndarray:
     """`frame` turned and shifted a little, as a talking head moves between frames."""
     h, w = frame.shape[:2]
