@@ -29,6 +29,7 @@ from render_speed import psnr
 from skimage.data import astronaut
 
 from sadtalker import cpu
+from sadtalker.allocator import retain_freed_memory
 from sadtalker.options import Precision
 from sadtalker.testing.enhancer_files import write_enhancer_files
 
@@ -58,6 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
+    retain_freed_memory()  # as the render pods run the enhancer (`pipeline.ChunkRenderer.load`)
     from sadtalker.enhance import Enhancer  # gfpgan's imports cost seconds
 
     precision = Precision(args.precision).resolve()

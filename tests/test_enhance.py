@@ -136,38 +136,36 @@ def test_frames_must_be_uint8_rgb(enhance_module) -> None:
         enhancer.enhance(np.zeros((1, 8, 8, 3), np.float32))
 
 
-@pytest.mark.bf16
-def test_bfloat16_gfpgan_restores_close_to_float32(enhancer_dir: Path, enhance_module,
-                                                   no_network: None, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from sadtalker.options import Precision
-
-    monkeypatch.chdir(tmp_path)
-    frame = cv2.resize(astronaut()[0:300, 100:400], (256, 256), interpolation=cv2.INTER_AREA)
-    out = {precision: enhance_module.Enhancer.load(enhancer_dir, precision=precision)
-           .enhance(frame[None])[0].astype(float) for precision in (Precision.FP32, Precision.BF16)}
-    assert not np.array_equal(out[Precision.FP32], out[Precision.BF16])  # bf16 really ran
-    mse = np.mean((out[Precision.BF16] - out[Precision.FP32]) ** 2)
-    assert 10 * np.log10(255**2 / mse) > 35  # dB
-
-
-def test_winograd_gfpgan_restores_close_to_float32(enhancer_dir: Path, enhance_module,
-                                                   no_network: None, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def ran_in(network: torch.nn.Module, precision) -> bool:
+    """Whether GFPGAN's network computed in `precision`: bf16 weights, or Winograd kernels."""
     from sadtalker.enhance_winograd import WinogradConv2d, WinogradModulatedConv2d
     from sadtalker.options import Precision
 
+    if precision is Precision.BF16:
+        return any(p.dtype == torch.bfloat16 for p in network.parameters())
+    return any(m.kernel is not None for m in network.modules()
+               if isinstance(m, (WinogradConv2d, WinogradModulatedConv2d)))
+
+
+@pytest.mark.parametrize(("precision", "least_db"), [
+    pytest.param("bf16", 35, marks=pytest.mark.bf16),
+    ("winograd", 60),
+])
+def test_gfpgan_in_a_faster_precision_restores_close_to_float32(
+        enhancer_dir: Path, enhance_module, no_network: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, precision: str, least_db: float) -> None:
+    from sadtalker.options import Precision
+
     monkeypatch.chdir(tmp_path)
     frame = cv2.resize(astronaut()[0:300, 100:400], (256, 256), interpolation=cv2.INTER_AREA)
-    enhancers = {precision: enhance_module.Enhancer.load(enhancer_dir, precision=precision)
-                 for precision in (Precision.FP32, Precision.WINOGRAD)}
-    out = {precision: enhancer.enhance(frame[None])[0].astype(float)
-           for precision, enhancer in enhancers.items()}
-    network = enhancers[Precision.WINOGRAD].restorer.gfpgan
-    assert any(getattr(m, "kernel", None) is not None for m in network.modules()
-               if isinstance(m, (WinogradConv2d, WinogradModulatedConv2d)))  # Winograd ran
-    mse = np.mean((out[Precision.WINOGRAD] - out[Precision.FP32]) ** 2)
-    assert mse == 0 or 10 * np.log10(255**2 / mse) > 60  # dB; uint8 frames may round alike
+    fp32 = enhance_module.Enhancer.load(enhancer_dir, precision=Precision.FP32)
+    faster = enhance_module.Enhancer.load(enhancer_dir, precision=precision)
+    expected = fp32.enhance(frame[None])[0].astype(float)
+    got = faster.enhance(frame[None])[0].astype(float)
+    assert ran_in(faster.restorer.gfpgan, Precision(precision))
+    assert not ran_in(fp32.restorer.gfpgan, Precision(precision))
+    mse = np.mean((got - expected) ** 2)
+    assert mse == 0 or 10 * np.log10(255**2 / mse) > least_db  # dB; uint8 may round alike
 
 
 def moved(frame: np.ndarray, degrees: float, shift: float) -> np.ndarray:
