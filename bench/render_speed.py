@@ -24,6 +24,7 @@ abs difference of fp32 frames and the PSNR of the winograd and bf16 frames again
 baseline's, and the process's peak RSS.
 
     python bench/render_speed.py [--size 256] [--runs 3] [--batch 2] [--threads 2]
+                                 [--paths fp32 winograd bf16]
 """
 
 from __future__ import annotations
@@ -148,13 +149,18 @@ def render_arguments(description: str) -> argparse.ArgumentParser:
 
 
 def main() -> None:
-    args = render_arguments(__doc__.splitlines()[0]).parse_args()
+    parser = render_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--paths", nargs="+", choices=[p.value for p in PATHS],
+                        default=[p.value for p in PATHS],
+                        help="which of our paths to time beside the baseline (default: all)")
+    args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
 
     log.info("%s, torch kernels: %s", cpu.describe(), torch.backends.cpu.get_cpu_capability())
-    measured = [p for p in PATHS if p.runs_on(cpu.cpu_class())]
-    for skipped in sorted(set(PATHS) - set(measured)):
+    asked = [p for p in PATHS if p.value in args.paths]
+    measured = [p for p in asked if p.runs_on(cpu.cpu_class())]
+    for skipped in sorted(set(asked) - set(measured)):
         log.info("%s skipped: this CPU has no native %s (needs avx512_bf16 or amx_bf16)",
                  skipped.value, skipped.value)
 
@@ -167,11 +173,12 @@ def main() -> None:
             weights.strip_prefix(tensors, GENERATOR_PREFIX),
             mapping_weights(SEED, FRAME_COEFFS), args.size, FRAME_COEFFS, precision)
 
-    renderers = {precision: build(precision) for precision in measured}
+    # fp32's renderer is built even where its path is not timed: the baseline takes its state
+    renderers = {precision: build(precision) for precision in {Precision.FP32, *measured}}
     public = build(Precision.FP32)
     public.generator.set_frame_dtype(torch.float32, channels_last=False)  # the public layout
-    states = {precision: renderers[precision].prepare(source, coeffs[0])
-              for precision in measured}
+    states = {precision: renderer.prepare(source, coeffs[0])
+              for precision, renderer in renderers.items()}
     settings = RenderSettings.for_clip(coeffs, coeffs[0], FRAME_COEFFS, args.batch)
     def public_path(a: int, b: int) -> torch.Tensor:
         return render_like_public(public, states[Precision.FP32], source, settings, a, b)
@@ -197,8 +204,9 @@ def main() -> None:
         took = seconds[precision.value]
         summary.append(f"{precision.value} {took:.2f} (x{base / took:.2f}, "
                        f"x{heap_base / took:.2f})")
-    summary.append(f"fp32 max abs diff "
-                   f"{(frames['fp32'] - frames['baseline']).abs().max().item():.1e}")
+    if Precision.FP32 in measured:
+        summary.append(f"fp32 max abs diff "
+                       f"{(frames['fp32'] - frames['baseline']).abs().max().item():.1e}")
     for precision in (Precision.WINOGRAD, Precision.BF16):
         if precision in measured:
             summary.append(f"{precision.value} PSNR "
