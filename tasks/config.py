@@ -75,10 +75,11 @@ RENDER_CPUS = 2
 LIGHT = Resources(cpu=str(LIGHT_CPUS), mem="1Gi")
 FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
 # Render pod memory covers the largest peak RSS of the render stage that bench/pipeline_stages.py
-# measures on any CPU class (the largest is 512 in fp32, the path of CPUs without native bf16;
-# README, "Performance and cost"). Frames stream to the encoder one batch at a time, so memory
-# does not depend on the chunk's length; it grows with the size, the batch size and the photo.
-RENDER = Resources(cpu=str(RENDER_CPUS), mem="7Gi")
+# measures on any CPU class, with ~15 % to spare (the largest is 512 with the enhancer in
+# winograd, the path of CPUs without native bf16; README, "Performance and cost"). Frames stream
+# to the encoder one batch at a time, so memory does not depend on the chunk's length; it grows
+# with the size, the batch size and the photo.
+RENDER = Resources(cpu=str(RENDER_CPUS), mem="8Gi")
 # The stitch copies the segments into one mp4 (no re-encode) and encodes the speech to AAC,
 # one ffmpeg thread at a time. Sized from bench/stitch_cost.py for the longest clip
 # (max_audio_seconds, full mode; README, "Stitch"): memory covers the measured peak of the task's

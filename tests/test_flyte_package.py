@@ -94,7 +94,7 @@ def test_other_stages_are_not_cached(package: Path, name: str) -> None:
     ("audio_to_mel", {"cpu": "1", "memory": "1Gi"}, 2, 600),
     ("crop_and_extract", {"cpu": "2", "memory": "2Gi"}, 2, 1200),
     ("audio_to_coeffs", {"cpu": "2", "memory": "2Gi"}, 2, 1200),
-    ("render_chunk", {"cpu": "2", "memory": "7Gi"}, 3, 3600),
+    ("render_chunk", {"cpu": "2", "memory": "8Gi"}, 3, 3600),
     ("stitch", {"cpu": "1", "memory": "2Gi", "ephemeral_storage": "4Gi"}, 2, 600),
 ])
 def test_resources_retries_timeouts(package: Path, name: str, requests: dict[str, str],
