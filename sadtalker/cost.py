@@ -83,28 +83,27 @@ RENDER_SECONDS = {
 # What GFPGAN with its detector and parser adds per frame, by (CPU class, precision): the
 # enhanced render minus the plain one, the larger of crop and full mode, when the parser ran on
 # every frame; times what fixing the face mask once per pod saved (`bench/enhancer_cost.py`,
-# then with glibc's default allocator: the fp32 rows are high). GFPGAN by Winograd: the fp32 row
-# times the bench's winograd/fp32 ratio, both with the face mask fixed and freed memory kept,
-# as in a render pod.
+# with freed memory kept, as in a render pod). GFPGAN by Winograd: the fp32 row times the
+# bench's winograd/fp32 ratio, both with the face mask fixed.
 _ENHANCER = "python bench/enhancer_cost.py --runs 6"
 _ENHANCE_BF16_FP32 = Measured(
     2.8, EPYC_BF16, "2026-11",
     f"{STAGES} --still --precision bf16 --seconds 1 --enhancer gfpgan [--preprocess full]"
     " when GFPGAN ran fp32 whatever the precision: 3.80 - 1.20, 4.03 - 1.22").scaled(
-    f"{_ENHANCER} --precision fp32", "fixed face mask", 3.48, "parse every frame", 8.14,
+    f"{_ENHANCER} --precision fp32", "fixed face mask", 2.57, "parse every frame", 5.30,
     EPYC_BF16, "2026-12-07")
 _ENHANCE_AVX2_FP32 = Measured(
     9.7, EPYC_AVX2, "2026-12-01",
     f"{STAGES} --still --seconds 0.4 --enhancer gfpgan [--preprocess full]"
     ": 17.42 - 7.72, 15.78 - 7.72").scaled(
-    f"ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 {_ENHANCER}", "fixed face mask", 3.33,
-    "parse every frame", 7.07, _CAPPED, "2026-12-07")
+    f"{AVX2_CAP} {_ENHANCER} --precision fp32", "fixed face mask", 2.86, "parse every frame",
+    5.57, _CAPPED, "2026-12-07")
 ENHANCE_SECONDS = {
     (AVX512_BF16, Precision.BF16): Measured(
         2.4, EPYC_BF16, "2026-11",
         f"{STAGES} --still --precision bf16 --seconds 1 --enhancer gfpgan [--preprocess full]"
         ": 3.33 - 1.06, 3.50 - 1.07").scaled(
-        _ENHANCER, "fixed face mask", 1.99, "parse every frame", 6.02, EPYC_BF16, "2026-12-07"),
+        _ENHANCER, "fixed face mask", 1.75, "parse every frame", 4.36, EPYC_BF16, "2026-12-07"),
     (AVX512_BF16, Precision.FP32): _ENHANCE_BF16_FP32,
     (AVX512_BF16, Precision.WINOGRAD): _ENHANCE_BF16_FP32.scaled(
         f"{_ENHANCER} --precision winograd", "fixed face mask", 1.63, "fp32, fixed mask", 2.59,
