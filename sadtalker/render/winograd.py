@@ -208,15 +208,17 @@ def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_ro
     factor = height // normalized.shape[1] if modulated else 1
     for band_row in numba.prange(batch_items * rows):
         sample, row = band_row // rows, first_row + band_row % rows
-        scale = np.empty((tile, n, CHANNEL_BLOCK), np.float32)  # per thread
-        shift = np.empty((tile, n, CHANNEL_BLOCK), np.float32)
+        # per thread: the first pass's partial sums of the output channels (a plain
+        # convolution's, or SPADE's scale) and of SPADE's shift where the kernel has one
+        partial = np.empty((tile, n, CHANNEL_BLOCK), np.float32)
+        partial_shift = np.empty((tile, n, CHANNEL_BLOCK if shifted else 0), np.float32)
         for col in range(cols):
             index = band_row * cols + col
             for f0 in range(0, features, CHANNEL_BLOCK):
                 width_f = min(CHANNEL_BLOCK, features - f0)
-                _tile_columns(products, index, f0, width_f, scale)
+                _tile_columns(products, index, f0, width_f, partial)
                 if shifted:
-                    _tile_columns(products, index, features + f0, width_f, shift)
+                    _tile_columns(products, index, features + f0, width_f, partial_shift)
                 # y[u, v] = bias + sum_b partial[u, b] A^T[v, b], inside the map only
                 for u in range(tile):
                     y_pos = tile * row + u
@@ -229,7 +231,7 @@ def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_ro
                         target = y[sample, y_pos, x_pos, f0:f0 + width_f]
                         if not modulated:
                             for c in range(width_f):
-                                target[c] = bias[f0 + c] + _pixel(scale, u, v, c)
+                                target[c] = bias[f0 + c] + _pixel(partial, u, v, c)
                             continue
                         # SPADE: leaky_relu(shift + normalized * scale), the normalized map
                         # nearest-upsampled by reading its pixel (y, x) // factor; for
@@ -238,12 +240,13 @@ def _output_rows(products: np.ndarray, bias: np.ndarray, y: np.ndarray, first_ro
                                             f0:f0 + width_f]
                         if shifted:
                             for c in range(width_f):
-                                value = (source[c] * (bias[f0 + c] + _pixel(scale, u, v, c))
-                                         + bias[features + f0 + c] + _pixel(shift, u, v, c))
+                                value = (source[c] * (bias[f0 + c] + _pixel(partial, u, v, c))
+                                         + bias[features + f0 + c]
+                                         + _pixel(partial_shift, u, v, c))
                                 target[c] = max(value, slope * value)
                         else:
                             for c in range(width_f):
-                                value = source[c] * (bias[f0 + c] + _pixel(scale, u, v, c))
+                                value = source[c] * (bias[f0 + c] + _pixel(partial, u, v, c))
                                 target[c] = max(value, slope * value)
 
 
