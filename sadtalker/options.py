@@ -68,8 +68,7 @@ class Precision(str, Enum):
     AUTO = "auto"  # the fastest path this CPU computes natively: bf16, else winograd
     FP32 = "fp32"  # the public code's numbers (max abs diff ~1e-4), on any CPU
     BF16 = "bf16"  # faster, close to fp32 (README, "Performance"); native bf16 CPUs only
-    WINOGRAD = "winograd"  # fp32, fewer multiplies: Winograd 3x3 (renderer and GFPGAN) and FFT
-    # 7x7x7 convolutions
+    WINOGRAD = "winograd"  # fp32, fewer multiplies: Winograd 3x3 (renderer, GFPGAN), FFT 7x7x7
 
     def runs_on(self, cpu: CpuClass) -> bool:
         """Whether `cpu` computes this precision natively (AUTO runs anywhere)."""

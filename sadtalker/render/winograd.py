@@ -325,8 +325,8 @@ class WinogradKernel:
 
     def scaled(self, inputs: torch.Tensor, outputs: torch.Tensor) -> WinogradKernel:
         """This kernel with input channel c weighted by inputs[c] and output channel k by
-        outputs[k]: the convolution of the input scaled per channel, scaled per channel, at
-        the cost of one pass over the transformed kernel instead of two over the maps."""
+        outputs[k]: the same as scaling the input map's channels and the output's, at the
+        cost of one pass over the transformed kernel instead of two over the maps."""
         kernel = copy.copy(self)
         kernel.transformed = self.transformed * inputs.float()[:, None] * outputs.float()
         return kernel
