@@ -36,6 +36,8 @@ from sadtalker.testing.enhancer_files import write_enhancer_files
 log = logging.getLogger("bench.enhancer_cost")
 FRAME = 256  # a 256 crop-mode frame
 SEED = 0
+EVERY = "parse every frame"  # as GFPGANer does
+FIXED = "fixed face mask"  # as the render pods do
 FP32_FIXED = "fp32, fixed mask"  # the baseline a faster precision is timed against
 
 
@@ -66,12 +68,12 @@ def main() -> None:
     frames = moving_face(args.runs + 1)
     with tempfile.TemporaryDirectory(prefix="bench-enhancer-") as tmp:
         write_enhancer_files(Path(tmp), SEED)
-        enhancers = {"parse every frame": Enhancer.load(tmp, precision=precision),
-                     "fixed face mask": Enhancer.load(tmp, precision=precision)}
+        enhancers = {EVERY: Enhancer.load(tmp, precision=precision),
+                     FIXED: Enhancer.load(tmp, precision=precision)}
         if precision is not Precision.FP32:
             enhancers[FP32_FIXED] = Enhancer.load(tmp, precision=Precision.FP32)
         begin = time.perf_counter()
-        if not enhancers["fixed face mask"].fix_face_mask(frames[0]):
+        if not enhancers[FIXED].fix_face_mask(frames[0]):
             raise SystemExit("the synthetic detector found no face in the reference frame")
         once = time.perf_counter() - begin
         if FP32_FIXED in enhancers:
@@ -93,7 +95,7 @@ def main() -> None:
     log.info("%s", cpu.describe())
     log.info("GFPGAN v1.4 on %dx%d frames, %s, %d threads, median of the %d of %d frames with "
              "a face found:", FRAME, FRAME, precision.value, args.threads,
-             len(seconds["fixed face mask"]), args.runs)
+             len(seconds[FIXED]), args.runs)
     def typical(name: str) -> float:  # the first frame warms up
         return statistics.median(seconds[name][1:] or seconds[name])
 
@@ -103,14 +105,15 @@ def main() -> None:
 
     for name in seconds:
         log.info("  %-18s %.2f s/frame (x%.2f)", name, typical(name),
-                 typical("parse every frame") / typical(name))
+                 typical(EVERY) / typical(name))
     log.info("  fixing the mask once per pod: %.2f s", once)
     log.info("  fixed-mask frames vs parse-every-frame: PSNR >= %.1f dB",
-             worst_psnr("fixed face mask", "parse every frame"))
+             worst_psnr(FIXED, EVERY))
     if FP32_FIXED in seconds:
         log.info("  %s vs fp32 (fixed face mask): x%.2f, PSNR >= %.1f dB", precision.value,
-                 typical(FP32_FIXED) / typical("fixed face mask"),
-                 worst_psnr("fixed face mask", FP32_FIXED))
+                 typical(FP32_FIXED) / typical(FIXED),
+                 worst_psnr(FIXED, FP32_FIXED))
+
 
 if __name__ == "__main__":
     main()
