@@ -5,17 +5,17 @@ the limits of sadtalker.cost) and schedules them on the first free pod, from the
 per-chunk costs measured by bench/render_speed.py and bench/pipeline_stages.py (the figures in
 sadtalker/cost.py; override them with --frame-seconds / --chunk-seconds).
 
-    python bench/fanout_model.py [--cpu avx2] [--clips 10 60] [--pods 1 8 32] [--price 0.04]
+    python bench/fanout_model.py [--cpu avx2] [--undeclared] [--clips 10 60] [--pods 1 8 32]
 
-`--cpu` is the class of the nodes the render pods run on (default: this machine's); precision
-is `auto` for that class.
+`--cpu` is the class of the nodes the render pods run on (default: this machine's), given to the
+workflow as `render_cpu`; `--undeclared` plans as the workflow does without it, for nodes of any
+class. Precision is `auto`, as each render pod resolves it on its node.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import replace
 
 from sadtalker.chunks import plan_chunks
 from sadtalker.cost import SERIAL_SECONDS, RenderCost
@@ -37,6 +37,8 @@ CONFIGS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", type=CpuClass, choices=list(CpuClass), default=cpu_class())
+    parser.add_argument("--undeclared", action="store_true",
+                        help="plan chunks for any class, as without the render_cpu input")
     parser.add_argument("--clips", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--pods", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--price", type=float, default=0.04, help="USD per vCPU-hour")
@@ -48,16 +50,17 @@ def main() -> None:
     timeout = RENDER_TIMEOUT.total_seconds()
     log.info("%-20s %5s %5s  %s", "config", "clip", "pods",
              "chunks  wall (render + serial stages)  vCPU-h  cost")
-    log.info("render pods on %s-class nodes", args.cpu.value)
-    for name, auto in CONFIGS.items():
-        options = replace(auto, precision=auto.precision.resolve(args.cpu))
+    declared = None if args.undeclared else args.cpu
+    log.info("render pods on %s-class nodes, chunks planned for %s", args.cpu.value,
+             declared.value if declared else "any class")
+    for name, options in CONFIGS.items():
         cost = RenderCost.estimate(options, args.cpu)
         if args.frame_seconds or args.chunk_seconds:
             cost = RenderCost(args.frame_seconds or cost.frame_seconds,
                               args.chunk_seconds or cost.chunk_seconds)
             fewest, most = cost.chunk_frame_limits(timeout)
         else:  # as the workflow's plan_chunks task plans them
-            fewest, most = RenderCost.chunk_limits_on_any_node(options, timeout)
+            fewest, most = RenderCost.chunk_limits(options, timeout, declared)
         for seconds in args.clips:
             frames = round(seconds * FPS)
             for pods in args.pods:

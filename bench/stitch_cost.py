@@ -243,7 +243,7 @@ def main() -> None:
     args.cpus = args.cpus or STITCH_CPUS
     options = GenerateOptions(preprocess="full", size=512)
     num_frames = round(args.seconds * 25)
-    fewest, most = RenderCost.chunk_limits_on_any_node(options, RENDER_TIMEOUT.total_seconds())
+    fewest, most = RenderCost.chunk_limits(options, RENDER_TIMEOUT.total_seconds())
     chunks = plan_chunks(num_frames, options.batch_size, args.chunks or DEFAULT_CHUNKS, fewest,
                          most)
     log.info("%.0f s clip: %d frames in %d chunks of %d-%d frames (full, 512, batch %d)",

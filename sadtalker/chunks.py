@@ -10,7 +10,7 @@ from sadtalker.options import MAX_BATCH_SIZE
 
 # The most frames one chunk holds when the caller gives no bound: the largest batch, so that
 # every batch fits in a chunk. The workflow gives the bound that keeps a chunk inside the render
-# task's timeout on any CPU class (sadtalker.cost.RenderCost.chunk_limits_on_any_node).
+# task's timeout on any CPU class (sadtalker.cost.RenderCost.chunk_limits).
 MAX_CHUNK_FRAMES = MAX_BATCH_SIZE
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sadtalker.chunks import Chunk
 from sadtalker.cpu import AVX2_EMULATION, CpuClass, cpu_class
+from sadtalker.errors import OptionError
 from sadtalker.options import Enhancer, GenerateOptions, Precision
 
 
@@ -161,15 +162,26 @@ class RenderCost:
         return cls(frame, LOAD_SECONDS[measured].value + POD_START_SECONDS)
 
     @classmethod
-    def chunk_limits_on_any_node(cls, options: GenerateOptions,
-                                 timeout_seconds: float) -> tuple[int, int]:
-        """(fewest, most) frames a chunk of these options should hold whichever CPU class its
-        pod lands on: the overhead bound from the fastest class that runs their (resolved)
-        precision, where a pod's fixed cost weighs most, the timeout bound from the slowest."""
+    def chunk_limits(cls, options: GenerateOptions, timeout_seconds: float,
+                     nodes: CpuClass | None = None) -> tuple[int, int]:
+        """(fewest, most) frames a chunk of these options should hold.
+
+        The fewest keep a pod's fixed cost under MAX_OVERHEAD of its work on `nodes`, the class
+        the render nodes are declared to be (None: any class, so the fastest that runs the
+        options' precision, where that cost weighs most). The most finish in time on the
+        slowest class that runs it, whatever was declared: a wrong declaration costs time,
+        never a timed-out chunk.
+        """
+        if nodes is not None and not options.precision.runs_on(nodes):
+            raise OptionError(
+                f"precision {options.precision.value} needs render nodes with native bfloat16 "
+                f"(AVX-512 BF16 or AMX), and render_cpu says they are {nodes.value} class: use "
+                f"precision auto, winograd or fp32, or leave render_cpu empty")
         costs = sorted((cls.estimate(options, cpu) for cpu in CpuClass
                         if options.precision.runs_on(cpu)),
                        key=lambda cost: cost.frame_seconds)
-        fewest, _ = costs[0].chunk_frame_limits(timeout_seconds)
+        on_nodes = costs[0] if nodes is None else cls.estimate(options, nodes)
+        fewest, _ = on_nodes.chunk_frame_limits(timeout_seconds)
         _, most = costs[-1].chunk_frame_limits(timeout_seconds)
         return min(fewest, most), most
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from flytekit import task
 from flytekit.types.file import FlyteFile
 
+from sadtalker.cpu import CpuClass
 from sadtalker.errors import InputError
 from tasks.config import IMAGE, LIGHT, LIGHT_TIMEOUT, RETRIES
 from tasks.errors import flyte_errors
@@ -27,6 +28,7 @@ ClipInputs = NamedTuple("ClipInputs", [
     ("landmarks", list[FlyteFile | None]),
     *((o.name, list[o.type]) for o in option_inputs(exclude=PREDICTED)),
     ("chunks", list[int]),
+    ("render_cpu", list[CpuClass | None]),
     ("checkpoints", list[str]),
     ("price_per_vcpu_hour", list[float]),
 ])
@@ -36,8 +38,8 @@ ClipInputs = NamedTuple("ClipInputs", [
       timeout=LIGHT_TIMEOUT)
 @takes_options(after="landmarks", exclude=PREDICTED)
 def clip_inputs(image: ImageFile, audios: list[AudioFile], landmarks: FlyteFile | None,
-                chunks: int, checkpoints: str, price_per_vcpu_hour: float,
-                **options: Any) -> ClipInputs:
+                chunks: int, render_cpu: CpuClass | None, checkpoints: str,
+                price_per_vcpu_hour: float, **options: Any) -> ClipInputs:
     """One entry per clip in every list, in the order of `audios`."""
     with flyte_errors():
         if not audios:
@@ -45,5 +47,6 @@ def clip_inputs(image: ImageFile, audios: list[AudioFile], landmarks: FlyteFile 
     n = len(audios)
     return ClipInputs(image=[image] * n, audio=audios, landmarks=[landmarks] * n,
                       **{name: [value] * n for name, value in options.items()},
-                      chunks=[chunks] * n, checkpoints=[checkpoints] * n,
+                      chunks=[chunks] * n, render_cpu=[render_cpu] * n,
+                      checkpoints=[checkpoints] * n,
                       price_per_vcpu_hour=[price_per_vcpu_hour] * n)

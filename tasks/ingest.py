@@ -21,6 +21,7 @@ from sadtalker import pipeline, weights
 from sadtalker.checksum import file_sha256
 from sadtalker.chunks import check_fan_out
 from sadtalker.cost import RenderCost
+from sadtalker.cpu import CpuClass
 from sadtalker.errors import CheckpointError, OptionError
 from sadtalker.options import GenerateOptions
 from tasks.cache import HashedAudio, HashedImage
@@ -54,7 +55,8 @@ class Ingested(NamedTuple):
 @takes_options(after="landmarks")
 def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, checkpoints: str,
            ref_eyeblink: FlyteFile | None, ref_pose: FlyteFile | None, chunks: int,
-           min_chunk_frames: int, price_per_vcpu_hour: float, **options: Any) -> Ingested:
+           min_chunk_frames: int, render_cpu: CpuClass | None, price_per_vcpu_hour: float,
+           **options: Any) -> Ingested:
     """Check every input of the workflow (an OptionError is final) and that the checkpoint
     files the run will read are there, then pass the files on, keyed by content, with the
     face stage's weights' fingerprint and the landmarks' hash (its cache keys on those, not on
@@ -63,7 +65,7 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
     with flyte_errors():
         # `auto` stays undecided: each render pod decides it for the node it lands on
         options = GenerateOptions(**options)
-        _, most = RenderCost.chunk_limits_on_any_node(options, RENDER_TIMEOUT.total_seconds())
+        _, most = RenderCost.chunk_limits(options, RENDER_TIMEOUT.total_seconds(), render_cpu)
         check_fan_out(chunks, min_chunk_frames, options.batch_size, most)
         if price_per_vcpu_hour < 0:
             raise OptionError(f"price_per_vcpu_hour must be >= 0, got {price_per_vcpu_hour}")

@@ -56,14 +56,35 @@ def test_every_class_has_figures_for_every_option_it_runs(cpu):
 
 def test_chunk_limits_hold_on_the_fastest_and_the_slowest_class():
     options = GenerateOptions(size=512, enhancer="gfpgan", precision="fp32")
-    fewest, most = RenderCost.chunk_limits_on_any_node(options, HOUR)
+    fewest, most = RenderCost.chunk_limits(options, HOUR)
     for cpu in CpuClass:
         cost = RenderCost.estimate(options, cpu)
         assert cost.chunk_seconds_total(Chunk(0, 0, most)) <= TIMEOUT_SHARE * HOUR
         assert cost.chunk_seconds <= MAX_OVERHEAD * fewest * cost.frame_seconds + 1e-9
     bf16 = GenerateOptions(precision="bf16")  # only bf16 nodes run it: their limits alone
-    assert RenderCost.chunk_limits_on_any_node(bf16, HOUR) == RenderCost.estimate(
+    assert RenderCost.chunk_limits(bf16, HOUR) == RenderCost.estimate(
         bf16, CpuClass.AVX512_BF16).chunk_frame_limits(HOUR)
+
+
+def test_declared_render_nodes_set_the_fewest_frames_and_never_the_most():
+    options = GenerateOptions()  # auto: each class its own precision
+    _, most_anywhere = RenderCost.chunk_limits(options, HOUR)
+    for cpu in CpuClass:
+        fewest, most = RenderCost.chunk_limits(options, HOUR, cpu)
+        assert most == most_anywhere  # a wrong declaration cannot make a chunk time out
+        cost = RenderCost.estimate(options, cpu)
+        assert fewest == cost.chunk_frame_limits(HOUR)[0]
+        assert cost.chunk_seconds <= MAX_OVERHEAD * fewest * cost.frame_seconds
+    # AVX2's slower frames repay a pod's start sooner: a 10 s clip splits wider there
+    assert (len(plan_chunks(250, 2, 8, *RenderCost.chunk_limits(options, HOUR, CpuClass.AVX2)))
+            > len(plan_chunks(250, 2, 8, *RenderCost.chunk_limits(options, HOUR))))
+
+
+def test_bf16_on_render_nodes_declared_without_it_is_refused():
+    with pytest.raises(OptionError, match=r"^precision bf16 needs render nodes with native "
+                       r"bfloat16 .* they are avx2 class: use precision auto, winograd or fp32, "
+                       r"or leave render_cpu empty$"):
+        RenderCost.chunk_limits(GenerateOptions(precision="bf16"), HOUR, CpuClass.AVX2)
 
 
 def test_chunk_limits_bound_the_overhead_and_the_timeout():

@@ -9,6 +9,7 @@ import pytest
 from flyte_pod import ingest_inputs
 from flytekit.types.file import FlyteFile
 
+from sadtalker.cpu import CpuClass
 from sadtalker.errors import OptionError
 from sadtalker.options import GenerateOptions, Precision
 from tasks.ingest import Ingested, ingest
@@ -19,6 +20,8 @@ from tasks.ingest import Ingested, ingest
     ({"min_chunk_frames": -1}, "min_chunk_frames must be >= 0"),
     ({"price_per_vcpu_hour": -0.5}, "price_per_vcpu_hour must be >= 0, got -0.5"),
     ({"batch_size": 0}, r"batch_size must be in \[1, 64\], got 0"),
+    ({"precision": "bf16", "render_cpu": CpuClass.AVX512},
+     "precision bf16 needs render nodes with native bfloat16"),
 ])
 def test_bad_workflow_inputs_fail_in_ingest(tmp_path: Path, astronaut_png: Path,
                                             speech_wav: Path, change: dict,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from flyte_pod import SAFE_EXTRACT, checkout, registration_env
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
-from flyteidl.core import execution_pb2
+from flyteidl.core import execution_pb2, types_pb2
 
+from sadtalker.cpu import CpuClass
 from tasks.cache import AUDIO_CACHE_VERSION, FACE_CACHE_VERSION, PIPELINE_CACHE_VERSION
 from tasks.config import IMAGE_SPEC, RENDER_CONCURRENCY
 from workflows.batch import CLIP_CONCURRENCY
@@ -28,6 +29,7 @@ image = "s3://acme/portrait.png"
 audios = ["s3://acme/mon.wav", "s3://acme/tue.wav"]
 size = 512
 preprocess = "full"
+render_cpu = "avx2"
 """
 
 
@@ -156,6 +158,8 @@ def test_nightly_schedule_and_failure_notifications(package: Path) -> None:
     assert [a.scalar.blob.uri for a in audios] == ["s3://acme/mon.wav", "s3://acme/tue.wav"]
     assert parameters["size"].default.scalar.primitive.string_value == "512"
     assert parameters["preprocess"].default.scalar.primitive.string_value == "full"
+    assert parameters["render_cpu"].default.scalar.union.value.scalar.primitive.string_value == (
+        "avx2")  # an optional input given a value
 
 
 def test_batch_clips_are_an_array_node_over_the_clip_launch_plan(package: Path) -> None:
@@ -187,6 +191,10 @@ def test_launch_form_has_choices_reference_videos_and_a_named_output(package: Pa
         "crop", "resize", "full", "extcrop", "extfull"]
     assert "head motion the portrait copies" in inputs["ref_pose"].description
     assert "eye blinks" in inputs["ref_eyeblink"].description
+    classes, empty = inputs["render_cpu"].type.union_type.variants  # an optional drop-down
+    assert list(classes.enum_type.values) == [cpu.value for cpu in CpuClass]
+    assert empty.simple == types_pb2.NONE
+    assert "CPU class of the nodes the render pods run on" in inputs["render_cpu"].description
     batch = read(package, "workflows.batch.talking_head_batch_2", workflow_pb2.WorkflowSpec)
     assert list(batch.template.interface.outputs.variables) == ["videos"]
 

@@ -26,7 +26,7 @@ from flyte_pod import (
 from flytekit.types.file import FlyteFile
 
 from sadtalker import video
-from sadtalker.cpu import AVX2_EMULATION
+from sadtalker.cpu import AVX2_EMULATION, CpuClass
 from sadtalker.testing.example_inputs import write_example_inputs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,8 +66,9 @@ def test_the_shipped_code_is_the_whole_project(packaged: Package) -> None:
 
 def test_talking_head_runs_node_by_node_as_pods_on_mixed_nodes(
         packaged: Package, pod_bin: Path, tmp_path: Path, checkpoints: Path) -> None:
-    """The render pods land on AVX2 nodes, the others on this machine's: `auto` is decided by
-    each render pod for its own node, never by a pod elsewhere (bf16 would be refused there)."""
+    """The render pods land on AVX2 nodes, as the launch declares, the others on this
+    machine's: `auto` is decided by each render pod for its own node, never by a pod elsewhere
+    (bf16 would be refused there)."""
     from workflows.talking_head import talking_head
 
     inputs = write_example_inputs(tmp_path / "inputs", seconds=SECONDS)
@@ -76,7 +77,7 @@ def test_talking_head_runs_node_by_node_as_pods_on_mixed_nodes(
     outputs = pods.run_launch_plan(TALKING_HEAD, literals(talking_head.python_interface.inputs, {
         "image": FlyteFile(str(inputs["image"])), "audio": FlyteFile(str(inputs["audio"])),
         "landmarks": FlyteFile(str(inputs["landmarks"])), "chunks": 2, "min_chunk_frames": 2,
-        "checkpoints": str(checkpoints)}))
+        "render_cpu": CpuClass.AVX2, "checkpoints": str(checkpoints)}))
 
     mp4 = Path(outputs["video"].scalar.blob.uri)
     info = video.probe(mp4)
@@ -98,7 +99,7 @@ def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(
     outputs = pods.run_launch_plan(BATCH, literals(talking_head_batch.python_interface.inputs, {
         "image": FlyteFile(str(image)), "landmarks": FlyteFile(str(clips[SECONDS]["landmarks"])),
         "audios": [FlyteFile(str(c["audio"])) for c in clips.values()],
-        "chunks": 1, "checkpoints": str(checkpoints)}))
+        "chunks": 1, "render_cpu": CpuClass.AVX2, "checkpoints": str(checkpoints)}))
 
     videos = [video.probe(lit.scalar.blob.uri) for lit in outputs["videos"].collection.literals]
     assert [(v.frames, v.fps) for v in videos] == [(4, 25.0), (FRAMES, 25.0)]

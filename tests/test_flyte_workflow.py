@@ -1,9 +1,10 @@
 """End to end through `pyflyte run` (in-process local execution) on synthetic weights.
 
 A 0.24 s clip (6 frames) is rendered in 3 chunks; a second run with the same audio bytes at
-another path, split into 2 chunks, must give the same video up to H.264's loss (its segments'
-keyframes lie elsewhere) and reuse the cached mel, face and coefficients: the local cache then
-holds one entry of each. The first run again renders nothing: every stage after ingest hits.
+another path, split into 2 chunks and declaring AVX2 render nodes, must give the same video up to
+H.264's loss (its segments' keyframes lie elsewhere) and reuse the cached mel, face and
+coefficients: the local cache then holds one entry of each. The first run again renders
+nothing: every stage after ingest hits.
 """
 
 from __future__ import annotations
@@ -35,16 +36,16 @@ pytestmark = pytest.mark.slow
 
 
 def pyflyte_run(inputs: dict[str, Path], audio: Path, checkpoints: Path, home: Path,
-                scratch: Path, chunks: int) -> Path:
+                scratch: Path, chunks: int, *extra: str) -> Path:
     """Run the workflow in a fresh process with its own local cache and temporary folder
-    (where flytekit's sandbox and the deck go); the mp4 it printed."""
+    (where flytekit's sandbox and the deck go), `extra` arguments last; the mp4 it printed."""
     scratch.mkdir()
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(scratch),
            "COLUMNS": "1000"}  # rich would wrap the printed path at 80 columns
     command = [str(Path(sys.executable).parent / "pyflyte"), "run", "workflows/talking_head.py",
                "talking_head", "--image", str(inputs["image"]), "--audio", str(audio),
                "--landmarks", str(inputs["landmarks"]), "--chunks", str(chunks),
-               "--min_chunk_frames", "2", "--checkpoints", str(checkpoints)]
+               "--min_chunk_frames", "2", "--checkpoints", str(checkpoints), *extra]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300, check=False)  # the assert shows the output
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
@@ -72,7 +73,8 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     moved = tmp_path / "elsewhere" / "same-speech.wav"
     moved.parent.mkdir()
     shutil.copy(inputs["audio"], moved)
-    second = pyflyte_run(inputs, moved, checkpoints, home, tmp_path / "run2", OTHER_CHUNKS)
+    second = pyflyte_run(inputs, moved, checkpoints, home, tmp_path / "run2", OTHER_CHUNKS,
+                         "--render_cpu", "avx2")  # an optional choice, as the CLI parses it
     (deck,) = (tmp_path / "run2").rglob("deck.html")
     report = deck.read_text()
     assert report.count("<td>render_chunk[") == OTHER_CHUNKS

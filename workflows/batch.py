@@ -12,6 +12,7 @@ from flytekit import LaunchPlan, workflow
 from flytekit.core.array_node import array_node
 from flytekit.types.file import FlyteFile
 
+from sadtalker.cpu import CpuClass
 from tasks.clip_inputs import PREDICTED, clip_inputs
 from tasks.option_inputs import takes_options
 from tasks.types import AudioFile, ImageFile, VideoFile
@@ -37,6 +38,7 @@ def talking_head_batch(
     audios: list[AudioFile],
     landmarks: FlyteFile | None = None,
     chunks: int = DEFAULT_CHUNKS,
+    render_cpu: CpuClass | None = None,
     checkpoints: str = "",
     price_per_vcpu_hour: float = PRICE_PER_VCPU_HOUR,
     **options: Any,
@@ -47,11 +49,12 @@ def talking_head_batch(
     :param audios: Speech clip URIs; one video each, in the same order.
     :param landmarks: Optional 68 (x, y) landmarks of the portrait (.npy or .json).
     :param chunks: Desired render parallelism per clip.
+    :param render_cpu: The CPU class of the render nodes, where they are all one; empty = any.
     :param checkpoints: Checkpoint directory inside the pods; empty = the image's.
     :param price_per_vcpu_hour: Price used for the cost estimate in each clip's report deck.
     """
     clips = clip_inputs(image=image, audios=audios, landmarks=landmarks, chunks=chunks,
-                        checkpoints=checkpoints, price_per_vcpu_hour=price_per_vcpu_hour,
-                        **options)
+                        render_cpu=render_cpu, checkpoints=checkpoints,
+                        price_per_vcpu_hour=price_per_vcpu_hour, **options)
     videos = array_node(talking_head_clip, concurrency=CLIP_CONCURRENCY)(**clips._asdict())
     return TalkingHeadVideos(videos=videos)

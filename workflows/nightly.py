@@ -10,6 +10,7 @@ Without the file there is no nightly plan.
 from __future__ import annotations
 
 import enum
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ class NightlyConfigError(ValueError):
 
 def python_value(value: Any, python_type: type) -> Any:
     """A TOML value as the batch input's type: URIs as files, strings as enum members."""
+    if typing.get_origin(python_type) in (typing.Union, types.UnionType):  # optional, given
+        (python_type,) = (t for t in typing.get_args(python_type) if t is not type(None))
     if typing.get_origin(python_type) is list:
         (item,) = typing.get_args(python_type)
         return [python_value(v, item) for v in value]

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from flytekit import LaunchPlan, map_task, workflow
 from flytekit.types.file import FlyteFile
 
+from sadtalker.cpu import CpuClass
 from tasks.audio_to_coeffs import audio_to_coeffs
 from tasks.audio_to_mel import audio_to_mel
 from tasks.config import RENDER_CONCURRENCY
@@ -41,6 +42,7 @@ def talking_head(
     ref_pose: FlyteFile | None = None,
     chunks: int = DEFAULT_CHUNKS,
     min_chunk_frames: int = 0,
+    render_cpu: CpuClass | None = None,
     checkpoints: str = "",
     price_per_vcpu_hour: float = PRICE_PER_VCPU_HOUR,
     **options: Any,
@@ -56,14 +58,16 @@ def talking_head(
         short clips (a pod's start-up must stay a small share of its work) and more for long
         ones (a chunk must finish well inside the render timeout); see sadtalker/cost.py.
     :param min_chunk_frames: No render chunk shorter than this; 0 = from the measured cost.
+    :param render_cpu: The CPU class of the nodes the render pods run on, where they are all
+        one: chunks are then sized from its measured cost. Empty = any class (README, "AVX2").
     :param checkpoints: Checkpoint directory inside the pods; empty = the image's
         (/opt/sadtalker/checkpoints: weights baked in or a mounted volume, see the README).
     :param price_per_vcpu_hour: Price used for the cost estimate in the report deck.
     """
     given = ingest(image=image, audio=audio, landmarks=landmarks, checkpoints=checkpoints,
                    ref_eyeblink=ref_eyeblink, ref_pose=ref_pose, chunks=chunks,
-                   min_chunk_frames=min_chunk_frames, price_per_vcpu_hour=price_per_vcpu_hour,
-                   **options)
+                   min_chunk_frames=min_chunk_frames, render_cpu=render_cpu,
+                   price_per_vcpu_hour=price_per_vcpu_hour, **options)
     mel = audio_to_mel(audio=given.audio, max_seconds=options["max_audio_seconds"])
     face = crop_and_extract(image=given.image, landmarks=landmarks,
                             landmarks_sha256=given.landmarks_sha256,
@@ -73,7 +77,7 @@ def talking_head(
                              checkpoints=checkpoints, weights=given.weights,
                              ref_eyeblink=ref_eyeblink, ref_pose=ref_pose)
     planned = plan_chunks(info=mel.info, options=given.options, chunks=chunks,
-                          min_chunk_frames=min_chunk_frames)
+                          min_chunk_frames=min_chunk_frames, render_cpu=render_cpu)
     render = functools.partial(render_chunk, image=given.image, face=face.face,
                                coeffs=coeffs.coeffs, options=given.options,
                                checkpoints=checkpoints, weights=given.weights)
