@@ -56,19 +56,20 @@ def report_html(video: Path, stored: Published, times: list[StageTime], info: Cl
     """The whole report as one HTML fragment."""
     rows = "".join(
         f"<tr><td>{html.escape(t.stage)}</td><td>{'cache hit' if hit else f'{t.seconds:.1f}'}"
-        f"</td><td>{t.cpus:g}</td><td>{t.peak_rss_gib:.2f}</td></tr>"
-        for t, hit in zip(times, cache_hits(times)))
+        f"</td><td>{t.cpus:g}</td><td>{t.peak_rss_gib:.2f}</td><td>{html.escape(t.ran_on)}</td>"
+        "</tr>" for t, hit in zip(times, cache_hits(times)))
     cost = estimated_cost(times, price_per_vcpu_hour)
     return (
         f"<h3>Talking head</h3>{video_html(video, stored)}"
         f"<p>{info.num_frames} frames ({info.duration:.2f} s of speech), "
         f"{num_chunks} render chunk(s).</p>"
-        "<table><tr><th>stage</th><th>wall s</th><th>CPUs</th><th>peak GiB</th></tr>"
-        f"{rows}</table>"
+        "<table><tr><th>stage</th><th>wall s</th><th>CPUs</th><th>peak GiB</th>"
+        f"<th>ran on</th></tr>{rows}</table>"
         "<p>Peak GiB: the task process's peak resident memory (on a cluster, its pod's; a "
         "local run shares one process, so there it grows from stage to stage). A cache hit "
         "reused an earlier run's result: no time, no cost in this run (its memory is the "
-        "earlier run's).</p>"
+        "earlier run's). Ran on: a render pod's node CPU class and the precision it ran; "
+        "the workflow's render_cpu input sizes chunks for one class.</p>"
         f"<p>{cpu_seconds(times):.0f} CPU-seconds; estimated cost {cost:.4f} at "
         f"{price_per_vcpu_hour:g} per vCPU-hour (requested CPUs x wall time).</p>"
     )

@@ -10,6 +10,7 @@ from flytekit import Cache, task
 
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
+from sadtalker.cpu import cpu_class
 from sadtalker.face.prepared import PreparedFace
 from sadtalker.npz import load_coefficients
 from sadtalker.options import GenerateOptions
@@ -50,5 +51,6 @@ def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile,
         context = load_renderer(image.download(), face.download(), options, checkpoints)
         segment = pipeline.render_segment(context, load_coefficients(coeffs.download()), chunk,
                                           output_path(f"segment-{chunk.index:05d}.mp4"))
-    return RenderedChunk(SegmentFile(str(segment)),
-                         StageTime.since(f"render_chunk[{chunk.index}]", start, RENDER_CPUS))
+    ran_on = f"{cpu_class().value}, {context.renderer.precision.value}"
+    return RenderedChunk(SegmentFile(str(segment)), StageTime.since(
+        f"render_chunk[{chunk.index}]", start, RENDER_CPUS, ran_on))

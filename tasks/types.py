@@ -31,21 +31,24 @@ class ClipInfo:
 
 @dataclass
 class StageTime:
-    """Wall time of one task, the CPUs it requested, its process's peak memory and when it
-    finished: the deck's timing, cost and sizing table (a cached stage's result carries the
-    run that computed it, so its finish time tells a cache hit)."""
+    """Wall time of one task, the CPUs it requested, its process's peak memory, when it
+    finished and, for a render pod, the CPU class of its node and the precision it ran: the
+    deck's timing, cost and sizing table (a cached stage's result carries the run that
+    computed it, so its finish time tells a cache hit)."""
 
     stage: str
     seconds: float
     cpus: float
     peak_rss_gib: float
     finished_at: float  # Unix time
+    ran_on: str = ""  # e.g. "avx2, winograd"; empty where the node's CPU does not matter
 
     @classmethod
-    def since(cls, stage: str, start: float, cpus: float) -> StageTime:
+    def since(cls, stage: str, start: float, cpus: float, ran_on: str = "") -> StageTime:
         """The time elapsed since `start` (a `time.perf_counter()` reading), and the peak
         resident memory of this process so far (on a cluster: of this task's pod)."""
-        return cls(stage, time.perf_counter() - start, cpus, peak_rss_gib(), time.time())
+        return cls(stage, time.perf_counter() - start, cpus, peak_rss_gib(), time.time(),
+                   ran_on)
 
 
 @dataclass

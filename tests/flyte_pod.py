@@ -232,7 +232,7 @@ class PodMode:
                  index: int | None = None) -> dict[str, literals_pb2.Literal]:
         """The task's container command in a fresh process; its outputs.pb."""
         container = self.package.tasks[name].template.container
-        work = self.store / scope.strip("/").replace("/", "-")
+        work = self.work_dir(scope)
         if work.exists():
             shutil.rmtree(work)
         (work / "outputs").mkdir(parents=True)
@@ -265,10 +265,18 @@ class PodMode:
             document = errors_pb2.ErrorDocument.FromString(error.read_bytes())
             kind = errors_pb2.ContainerError.Kind.Name(document.error.kind)
             raise PodFailure(scope, kind, document.error.message)
-        outputs = work / "outputs" / "outputs.pb"
-        if done.returncode != 0 or not outputs.exists():
+        if done.returncode != 0 or not (work / "outputs" / "outputs.pb").exists():
             raise PodFailure(scope, "NO_OUTPUTS", (done.stdout + done.stderr)[-3000:])
-        return dict(literals_pb2.LiteralMap.FromString(outputs.read_bytes()).literals)
+        return self.outputs(scope)
+
+    def work_dir(self, scope: str) -> Path:
+        """Where the task process of a node (or map element) `scope` reads and writes."""
+        return self.store / scope.strip("/").replace("/", "-")
+
+    def outputs(self, scope: str) -> dict[str, literals_pb2.Literal]:
+        """The outputs the finished task process of `scope` wrote."""
+        written = self.work_dir(scope) / "outputs" / "outputs.pb"
+        return dict(literals_pb2.LiteralMap.FromString(written.read_bytes()).literals)
 
 
 def resolve(binding: literals_pb2.BindingData,
@@ -298,6 +306,16 @@ def ingest_inputs(**given: object) -> dict[str, object]:
 
     defaults = talking_head.python_interface.default_inputs_as_kwargs
     return {name: defaults.get(name) for name in ingest.python_interface.inputs} | given
+
+
+def python_value(literal: literals_pb2.Literal, python_type: type) -> object:
+    """A literal as the Python value a task taking `python_type` receives."""
+    from flytekit import FlyteContextManager
+    from flytekit.core.type_engine import TypeEngine
+    from flytekit.models.literals import Literal
+
+    return TypeEngine.to_python_value(FlyteContextManager.current_context(),
+                                      Literal.from_flyte_idl(literal), python_type)
 
 
 def literals(interface_inputs: dict[str, type], values: dict[str, object],

@@ -22,9 +22,9 @@ from tasks.publish import Published
 from tasks.types import ClipInfo, StageTime
 
 RUN = 1_800_000_000.0  # when the run's first stage finished (Unix time)
-TIMES = [StageTime("ingest", 2.0, 1.0, 0.31, RUN), StageTime("render_chunk[0]", 90.0, 2.0, 2.0,
-                                                                  RUN + 100),
-         StageTime("render_chunk[1]", 81.0, 2.0, 1.96, RUN + 95)]
+TIMES = [StageTime("ingest", 2.0, 1.0, 0.31, RUN),
+         StageTime("render_chunk[0]", 90.0, 2.0, 2.0, RUN + 100, "avx2, winograd"),
+         StageTime("render_chunk[1]", 81.0, 2.0, 1.96, RUN + 95, "avx512_bf16, bf16")]
 STORED = Published("s3://bucket/data/ab/cd-n0-0/0f1e/talking_head.mp4",
                    "https://bucket.s3.amazonaws.com/data/ab/cd-n0-0/0f1e/talking_head.mp4?X-Amz-"
                    "Signature=0a&X-Amz-Expires=604800")
@@ -77,7 +77,10 @@ def test_report_lists_stages_frames_and_chunks(tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
     html = report_html(video, STORED, TIMES, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
-    assert "render_chunk[1]</td><td>81.0</td><td>2</td><td>1.96</td>" in html
+    assert "<td>ingest</td><td>2.0</td><td>1</td><td>0.31</td><td></td>" in html
+    # each render pod's node: a cluster may mix CPU classes
+    assert "<td>render_chunk[0]</td><td>90.0</td><td>2</td><td>2.00</td><td>avx2, winograd" in html
+    assert "render_chunk[1]</td><td>81.0</td><td>2</td><td>1.96</td><td>avx512_bf16, bf16" in html
     assert "50 frames (2.00 s of speech), 2 render chunk(s)" in html
     assert "344 CPU-seconds; estimated cost 0.0038" in html
 

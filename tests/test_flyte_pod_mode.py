@@ -19,6 +19,7 @@ from flyte_pod import (
     literals,
     package,
     pod_python,
+    python_value,
     registration_env,
     timing_table,
     tracked_files,
@@ -28,6 +29,7 @@ from flytekit.types.file import FlyteFile
 from sadtalker import video
 from sadtalker.cpu import AVX2_EMULATION, CpuClass
 from sadtalker.testing.example_inputs import write_example_inputs
+from tasks.types import RenderedChunk
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = "ghcr.io/acme/sadtalker-flyte:1"
@@ -86,6 +88,9 @@ def test_talking_head_runs_node_by_node_as_pods_on_mixed_nodes(
     print(timing_table(pods.runs))
     ran = [run.node.rsplit("/", 1)[1] for run in pods.runs]
     assert ran == ["n0", "n1", "n2", "n3", "n4", "n5-0", "n5-1", "n6"]  # chunks [0, 4), [4, 6)
+    for element in ("n5-0", "n5-1"):  # what each render pod reports to the deck
+        (chunk,) = pods.outputs(f"{TALKING_HEAD}/{element}").values()
+        assert python_value(chunk, RenderedChunk).time.ran_on == "avx2, winograd"
 
 
 def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(

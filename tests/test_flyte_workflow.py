@@ -21,6 +21,8 @@ import pytest
 from diskcache import Cache
 
 from sadtalker import video
+from sadtalker.cpu import cpu_class
+from sadtalker.options import Precision
 from sadtalker.testing.example_inputs import write_example_inputs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,6 +68,8 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     report = deck.read_text()
     assert f"{FRAMES} frames ({SECONDS:.2f} s of speech), {CHUNKS} render chunk(s)" in report
     assert report.count("<td>render_chunk[") == CHUNKS
+    ran_on = f"<td>{cpu_class().value}, {Precision.AUTO.resolve().value}</td>"  # this machine
+    assert report.count(ran_on) == CHUNKS
     assert "cache hit" not in report.split("</table>")[0]
     assert "data:video/mp4;base64," in report
     assert f'<a href="{first.as_uri()}">{first}</a>' in report  # the stored copy, linked
