@@ -6,6 +6,7 @@ per-chunk costs measured by bench/render_speed.py and bench/pipeline_stages.py (
 sadtalker/cost.py; override them with --frame-seconds / --chunk-seconds).
 
     python bench/fanout_model.py [--cpu avx2] [--undeclared] [--clips 10 60] [--pods 1 8 32]
+                                 [--price 0.04]
 
 `--cpu` is the class of the nodes the render pods run on (default: this machine's), given to the
 workflow as `render_cpu`; `--undeclared` plans as the workflow does without it, for nodes of any
