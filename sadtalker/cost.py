@@ -177,12 +177,12 @@ class RenderCost:
                 f"precision {options.precision.value} needs render nodes with native bfloat16 "
                 f"(AVX-512 BF16 or AMX), and render_cpu says they are {nodes.value} class: use "
                 f"precision auto, winograd or fp32, or leave render_cpu empty")
-        costs = sorted((cls.estimate(options, cpu) for cpu in CpuClass
-                        if options.precision.runs_on(cpu)),
-                       key=lambda cost: cost.frame_seconds)
-        on_nodes = costs[0] if nodes is None else cls.estimate(options, nodes)
+        costs = {cpu: cls.estimate(options, cpu) for cpu in CpuClass
+                 if options.precision.runs_on(cpu)}
+        by_speed = sorted(costs.values(), key=lambda cost: cost.frame_seconds)
+        on_nodes = by_speed[0] if nodes is None else costs[nodes]
         fewest, _ = on_nodes.chunk_frame_limits(timeout_seconds)
-        _, most = costs[-1].chunk_frame_limits(timeout_seconds)
+        _, most = by_speed[-1].chunk_frame_limits(timeout_seconds)
         return min(fewest, most), most
 
     def chunk_frame_limits(self, timeout_seconds: float) -> tuple[int, int]:
