@@ -75,15 +75,13 @@ class WinogradModulatedConv2d(ModulatedConv2d):
         return layer
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        upsample = self.sample_mode == "upsample"
-        if self.by_winograd and _winograd_map(x, 2 if upsample else 1):
-            return self._by_winograd(x, style, upsample)
+        if self.by_winograd and _winograd_map(x, 2 if self.sample_mode == "upsample" else 1):
+            return self._by_winograd(x, style)
         if len(x) > 1:
             return super().forward(x.contiguous(), style)
         return self._one_map(x, style)
 
-    def _by_winograd(self, x: torch.Tensor, style: torch.Tensor,
-                     upsample: bool) -> torch.Tensor:
+    def _by_winograd(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         if self.kernel is None:
             self.kernel = WinogradKernel(self.weight[0])
             self.energy = self.weight[0].detach().pow(2).sum((2, 3))
@@ -92,8 +90,7 @@ class WinogradModulatedConv2d(ModulatedConv2d):
             factor = torch.rsqrt(scale.pow(2) @ self.energy.T + self.eps)  # (batch, out)
         else:
             factor = torch.ones(len(scale), self.out_channels)
-        if upsample:
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        x = self._resampled(x)
         if self.kernel.transformed.numel() > x[0].numel():  # scale the maps, not the kernel
             return self.kernel(x * scale[:, :, None, None]) * factor[:, :, None, None]
         samples = [self.kernel.scaled(scale[i], factor[i])(x[i:i + 1]) for i in range(len(x))]
@@ -106,10 +103,14 @@ class WinogradModulatedConv2d(ModulatedConv2d):
         weight = self.weight[0] * self.modulation(style).view(1, -1, 1, 1)  # (out, in, k, k)
         if self.demodulate:
             weight = weight * torch.rsqrt(weight.pow(2).sum((1, 2, 3), keepdim=True) + self.eps)
-        if self.sample_mode is not None:
-            x = F.interpolate(x, scale_factor=2 if self.sample_mode == "upsample" else 0.5,
-                              mode="bilinear", align_corners=False)
-        return F.conv2d(x, weight, padding=self.padding)
+        return F.conv2d(self._resampled(x), weight, padding=self.padding)
+
+    def _resampled(self, x: torch.Tensor) -> torch.Tensor:
+        """`x` resampled as the public layer's sample mode does: bilinear x2 or x0.5."""
+        if self.sample_mode is None:
+            return x
+        return F.interpolate(x, scale_factor=2 if self.sample_mode == "upsample" else 0.5,
+                             mode="bilinear", align_corners=False)
 
 
 def use_winograd(network: nn.Module) -> int:
