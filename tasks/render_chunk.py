@@ -6,7 +6,7 @@ import functools
 import time
 from pathlib import Path
 
-from flytekit import Cache, task
+from flytekit import Cache, current_context, task
 
 from sadtalker import pipeline
 from sadtalker.chunks import Chunk
@@ -14,6 +14,7 @@ from sadtalker.cpu import cpu_class
 from sadtalker.face.prepared import PreparedFace
 from sadtalker.npz import load_coefficients
 from sadtalker.options import GenerateOptions
+from sadtalker.progress_log import ProgressLog
 from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import (
     IMAGE,
@@ -47,10 +48,14 @@ def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile,
     array is read because each frame looks at a window of its neighbours. Cached per chunk:
     `weights` (unused here) keys it on the checkpoint files' content."""
     start = time.perf_counter()
+    stage, log = f"render_chunk[{chunk.index}]", current_context().logging
     with flyte_errors():
         context = load_renderer(image.download(), face.download(), options, checkpoints)
+        ran_on = f"{cpu_class().value}, {context.renderer.precision.value}"
+        log.info("%s: ready after %.0f s (%s); rendering frames [%d, %d)", stage,
+                 time.perf_counter() - start, ran_on, chunk.start, chunk.stop)
         segment = pipeline.render_segment(context, load_coefficients(coeffs.download()), chunk,
-                                          output_path(f"segment-{chunk.index:05d}.mp4"))
-    ran_on = f"{cpu_class().value}, {context.renderer.precision.value}"
-    return RenderedChunk(SegmentFile(str(segment)), StageTime.since(
-        f"render_chunk[{chunk.index}]", start, RENDER_CPUS, ran_on))
+                                          output_path(f"segment-{chunk.index:05d}.mp4"),
+                                          ProgressLog(stage, chunk.num_frames, log))
+    return RenderedChunk(SegmentFile(str(segment)), StageTime.since(stage, start, RENDER_CPUS,
+                                                                    ran_on))

@@ -148,11 +148,12 @@ def pod_python(directory: Path) -> Path:
 
 @dataclass
 class NodeRun:
-    """One task process: which node, which element, how long."""
+    """One task process: which node, which element, how long, what it printed (its pod's log)."""
 
     node: str
     task: str
     seconds: float
+    log: str
 
 
 def timing_table(runs: list[NodeRun]) -> str:
@@ -259,7 +260,8 @@ class PodMode:
         start = time.perf_counter()
         done = subprocess.run(args, cwd=self.package.destination_dir, env=env,
                               capture_output=True, text=True, timeout=POD_TIMEOUT, check=False)
-        self.runs.append(NodeRun(scope, name, time.perf_counter() - start))
+        self.runs.append(NodeRun(scope, name, time.perf_counter() - start,
+                                 done.stdout + done.stderr))
         error = work / "outputs" / "error.pb"
         if error.exists():
             document = errors_pb2.ErrorDocument.FromString(error.read_bytes())

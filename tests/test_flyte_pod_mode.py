@@ -88,9 +88,14 @@ def test_talking_head_runs_node_by_node_as_pods_on_mixed_nodes(
     print(timing_table(pods.runs))
     ran = [run.node.rsplit("/", 1)[1] for run in pods.runs]
     assert ran == ["n0", "n1", "n2", "n3", "n4", "n5-0", "n5-1", "n6"]  # chunks [0, 4), [4, 6)
-    for element in ("n5-0", "n5-1"):  # what each render pod reports to the deck
-        (chunk,) = pods.outputs(f"{TALKING_HEAD}/{element}").values()
+    for index, frames in enumerate((4, 2)):  # what each render pod reports to the deck
+        element = f"{TALKING_HEAD}/n5-{index}"
+        (chunk,) = pods.outputs(element).values()
         assert python_value(chunk, RenderedChunk).time.ran_on == "avx2, winograd"
+        (run,) = [run for run in pods.runs if run.node == element]  # and logs as it works
+        assert f"render_chunk[{index}]: ready after " in run.log
+        assert "s (avx2, winograd); rendering frames" in run.log
+        assert f"render_chunk[{index}]: {frames}/{frames} frames in " in run.log
 
 
 def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(
