@@ -51,11 +51,11 @@ def render_chunk(chunk: Chunk, image: ImageFile, face: NpzFile, coeffs: NpzFile,
     stage, log = f"render_chunk[{chunk.index}]", current_context().logging
     with flyte_errors():
         context = load_renderer(image.download(), face.download(), options, checkpoints)
-        ran_on = f"{cpu_class().value}, {context.renderer.precision.value}"
-        log.info("%s: ready after %.0f s (%s); rendering frames [%d, %d)", stage,
-                 time.perf_counter() - start, ran_on, chunk.start, chunk.stop)
+        node_cpu, precision = cpu_class().value, context.renderer.precision.value
+        log.info("%s: ready after %.0f s (%s, %s); rendering frames [%d, %d)", stage,
+                 time.perf_counter() - start, node_cpu, precision, chunk.start, chunk.stop)
         segment = pipeline.render_segment(context, load_coefficients(coeffs.download()), chunk,
                                           output_path(f"segment-{chunk.index:05d}.mp4"),
                                           ProgressLog(stage, chunk.num_frames, log))
     return RenderedChunk(SegmentFile(str(segment)), StageTime.since(stage, start, RENDER_CPUS,
-                                                                    ran_on))
+                                                                    node_cpu, precision))

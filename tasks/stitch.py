@@ -9,6 +9,7 @@ from pathlib import Path
 from flytekit import Cache, Deck, task
 
 from sadtalker import pipeline, weights
+from sadtalker.cpu import CpuClass
 from sadtalker.options import GenerateOptions
 from tasks.cache import PIPELINE_CACHE_VERSION
 from tasks.config import IMAGE, RETRIES, STITCH, STITCH_CPUS, STITCH_TIMEOUT, WEIGHTS_POD_TEMPLATE
@@ -23,12 +24,14 @@ from tasks.workdir import output_path
       requests=STITCH, limits=STITCH, retries=RETRIES,
       timeout=STITCH_TIMEOUT, enable_deck=True,
       cache=Cache(version=PIPELINE_CACHE_VERSION,
-                  ignored_inputs=("checkpoints", "times", "price_per_vcpu_hour")))
+                  ignored_inputs=("checkpoints", "times", "price_per_vcpu_hour", "render_cpu")))
 def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, options: str,
-           checkpoints: str, times: list[StageTime], price_per_vcpu_hour: float) -> VideoFile:
+           checkpoints: str, times: list[StageTime], price_per_vcpu_hour: float,
+           render_cpu: CpuClass | None) -> VideoFile:
     """Join the chunks' segments (no re-encode), mux the speech cut to the frames, store the
     mp4 and write the report. Cached on the segments and the speech: a clip rendered before is
-    not stitched again (the timings and the price only feed the report)."""
+    not stitched again (the timings, the price and the declared render nodes only feed the
+    report)."""
     start = time.perf_counter()
     with flyte_errors():
         size = GenerateOptions.from_json(options).size
@@ -38,5 +41,6 @@ def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, opti
                                       weights.uses_synthetic_weights(checkpoints or None, size))
         stored = publish(video)
     stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, STITCH_CPUS)]
-    Deck("Report", report_html(video, stored, stages, info, len(rendered), price_per_vcpu_hour))
+    Deck("Report", report_html(video, stored, stages, info, len(rendered), price_per_vcpu_hour,
+                                render_cpu))
     return VideoFile(stored.uri)

@@ -41,14 +41,21 @@ class StageTime:
     cpus: float
     peak_rss_gib: float
     finished_at: float  # Unix time
-    ran_on: str = ""  # e.g. "avx2, winograd"; empty where the node's CPU does not matter
+    node_cpu: str = ""  # a CpuClass value; empty where the node's CPU does not matter
+    precision: str = ""  # the Precision a render pod resolved
 
     @classmethod
-    def since(cls, stage: str, start: float, cpus: float, ran_on: str = "") -> StageTime:
+    def since(cls, stage: str, start: float, cpus: float, node_cpu: str = "",
+              precision: str = "") -> StageTime:
         """The time elapsed since `start` (a `time.perf_counter()` reading), and the peak
         resident memory of this process so far (on a cluster: of this task's pod)."""
         return cls(stage, time.perf_counter() - start, cpus, peak_rss_gib(), time.time(),
-                   ran_on)
+                   node_cpu, precision)
+
+    @property
+    def ran_on(self) -> str:
+        """e.g. "avx2, winograd"; empty where the node's CPU does not matter."""
+        return ", ".join(part for part in (self.node_cpu, self.precision) if part)
 
 
 @dataclass

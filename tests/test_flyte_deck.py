@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from sadtalker.cpu import CpuClass
 from sadtalker.process_memory import peak_rss_gib
 from tasks.deck import (
     MAX_EMBEDDED_BYTES,
     cache_hits,
     cpu_seconds,
     estimated_cost,
+    render_cpu_note,
     report_html,
     video_html,
 )
@@ -23,8 +25,8 @@ from tasks.types import ClipInfo, StageTime
 
 RUN = 1_800_000_000.0  # when the run's first stage finished (Unix time)
 TIMES = [StageTime("ingest", 2.0, 1.0, 0.31, RUN),
-         StageTime("render_chunk[0]", 90.0, 2.0, 2.0, RUN + 100, "avx2, winograd"),
-         StageTime("render_chunk[1]", 81.0, 2.0, 1.96, RUN + 95, "avx512_bf16, bf16")]
+         StageTime("render_chunk[0]", 90.0, 2.0, 2.0, RUN + 100, "avx2", "winograd"),
+         StageTime("render_chunk[1]", 81.0, 2.0, 1.96, RUN + 95, "avx512_bf16", "bf16")]
 STORED = Published("s3://bucket/data/ab/cd-n0-0/0f1e/talking_head.mp4",
                    "https://bucket.s3.amazonaws.com/data/ab/cd-n0-0/0f1e/talking_head.mp4?X-Amz-"
                    "Signature=0a&X-Amz-Expires=604800")
@@ -83,6 +85,42 @@ def test_report_lists_stages_frames_and_chunks(tmp_path: Path) -> None:
     assert "render_chunk[1]</td><td>81.0</td><td>2</td><td>1.96</td><td>avx512_bf16, bf16" in html
     assert "50 frames (2.00 s of speech), 2 render chunk(s)" in html
     assert "344 CPU-seconds; estimated cost 0.0038" in html
+
+
+def render_pods(*node_cpus: str, finished_at: float = RUN + 100) -> list[StageTime]:
+    return [StageTime(f"render_chunk[{i}]", 90.0, 2.0, 2.0, finished_at, cpu, "fp32")
+            for i, cpu in enumerate(node_cpus)]
+
+
+def test_render_pods_on_other_nodes_than_declared_are_counted() -> None:
+    times = [TIMES[0], *render_pods("avx2", "avx512_bf16", "avx512", "avx512_bf16")]
+    assert render_cpu_note(times, CpuClass.AVX2) == (
+        "<p>render_cpu is avx2, but 3 of 4 render pods ran on avx512 and avx512_bf16 nodes: "
+        "their chunks were sized for avx2. Set render_cpu to your render nodes' class, or "
+        "leave it empty where they differ.</p>")
+    assert render_cpu_note([TIMES[0], *render_pods("avx2", "avx2")], CpuClass.AVX2) == ""
+
+
+def test_undeclared_render_nodes_of_one_slower_class_get_a_hint() -> None:
+    note = render_cpu_note([TIMES[0], *render_pods("avx2", "avx2", "avx2")], None)
+    assert note.startswith("<p>All 3 render pods ran on avx2 nodes, and render_cpu is empty")
+    assert "render_cpu avx2 sizes them for that class" in note
+    assert render_cpu_note([TIMES[0], *render_pods("avx512_bf16", "avx512_bf16")], None) == ""
+    assert render_cpu_note([TIMES[0], *render_pods("avx2", "avx512")], None) == ""
+
+
+def test_cached_chunks_say_nothing_of_this_runs_nodes() -> None:
+    earlier = render_pods("avx512_bf16", "avx512_bf16", finished_at=RUN - 3600)
+    assert render_cpu_note([TIMES[0], *earlier, *render_pods("avx2")], CpuClass.AVX2) == ""
+
+
+def test_the_report_carries_the_note(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    info = ClipInfo(num_frames=50, duration=2.0)
+    assert "render_cpu is avx2, but 1 of 2" in report_html(video, STORED, TIMES, info, 2, 0.04,
+                                                           CpuClass.AVX2)
+    assert "render_cpu is" not in report_html(video, STORED, TIMES, info, 2, 0.04)
 
 
 def test_stage_time_records_the_process_peak_memory() -> None:

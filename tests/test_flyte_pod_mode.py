@@ -96,6 +96,9 @@ def test_talking_head_runs_node_by_node_as_pods_on_mixed_nodes(
         assert f"render_chunk[{index}]: ready after " in run.log
         assert "s (avx2, winograd); rendering frames" in run.log
         assert f"render_chunk[{index}]: {frames}/{frames} frames in " in run.log
+    report = (pods.work_dir(f"{TALKING_HEAD}/n6") / "outputs" / "deck.html").read_text()
+    assert report.count("<td>avx2, winograd</td>") == 2
+    assert "render_cpu is" not in report  # no note: they ran where render_cpu said
 
 
 def test_talking_head_batch_runs_each_clip_as_the_registered_launch_plan(

@@ -21,7 +21,7 @@ import pytest
 from diskcache import Cache
 
 from sadtalker import video
-from sadtalker.cpu import cpu_class
+from sadtalker.cpu import CpuClass, cpu_class
 from sadtalker.options import Precision
 from sadtalker.testing.example_inputs import write_example_inputs
 
@@ -70,6 +70,9 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     assert report.count("<td>render_chunk[") == CHUNKS
     ran_on = f"<td>{cpu_class().value}, {Precision.AUTO.resolve().value}</td>"  # this machine
     assert report.count(ran_on) == CHUNKS
+    # render_cpu left empty: the deck suggests it where this machine is not of the fastest class
+    hinted = f"All {CHUNKS} render pods ran on {cpu_class().value} nodes, and render_cpu is empty"
+    assert (hinted in report) == (cpu_class() is not CpuClass.AVX512_BF16)
     assert "cache hit" not in report.split("</table>")[0]
     assert "data:video/mp4;base64," in report
     assert f'<a href="{first.as_uri()}">{first}</a>' in report  # the stored copy, linked
@@ -85,6 +88,8 @@ def test_workflow_gives_one_video_across_chunkings_and_reuses_the_cache(
     for stage in ("audio_to_mel", "crop_and_extract", "audio_to_coeffs"):  # what was reused
         assert f"<td>{stage}</td><td>cache hit</td>" in report
     assert "<td>render_chunk[0]</td><td>cache hit</td>" not in report  # chunks of another size
+    mismatch = f"render_cpu is avx2, but {OTHER_CHUNKS} of {OTHER_CHUNKS} render pods ran on"
+    assert (mismatch in report) == (cpu_class() is not CpuClass.AVX2)
     assert second != first
     again = video.probe(second)
     assert (again.frames, again.audio_seconds) == (info.frames, info.audio_seconds)

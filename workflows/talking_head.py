@@ -85,7 +85,7 @@ def talking_head(
         chunk=planned)
     video = stitch(rendered=rendered, audio=given.audio, info=mel.info, options=given.options,
                    checkpoints=checkpoints, times=[given.time, mel.time, face.time, coeffs.time],
-                   price_per_vcpu_hour=price_per_vcpu_hour)
+                   price_per_vcpu_hour=price_per_vcpu_hour, render_cpu=render_cpu)
     return TalkingHeadVideo(video=video)
 
 
