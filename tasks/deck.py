@@ -58,7 +58,7 @@ def render_cpu_note(times: list[StageTime], render_cpu: CpuClass | None) -> str:
     (cpu,) = classes
     return (f"<p>All {len(ran)} render pods ran on {cpu} nodes, and render_cpu is empty: "
             f"chunks were sized for the fastest class. Where your render nodes are all {cpu}, "
-            f"render_cpu {cpu} sizes them for that class (more, shorter chunks).</p>")
+            f"render_cpu {cpu} sizes them for that class.</p>")
 
 
 def video_html(video: Path, stored: Published) -> str:
