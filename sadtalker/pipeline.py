@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from sadtalker import video, weights
 from sadtalker.allocator import retain_freed_memory
@@ -28,6 +27,7 @@ from sadtalker.errors import CheckpointError
 from sadtalker.face.prepared import PreparedFace
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions
 from sadtalker.paste import paste_back
+from sadtalker.progress_log import frame_progress
 from sadtalker.render.renderer import Renderer, SourceState, to_uint8
 from sadtalker.render.settings import RenderSettings
 
@@ -222,7 +222,7 @@ def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEF
     synthetic = weights.uses_synthetic_weights(checkpoints, options.size)
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="sadtalker-", dir=out.parent) as work, \
-            tqdm(total=frames, unit="frame", desc="render") as bar:
+            frame_progress("render", frames, log) as progress:
         segments = [render_segment(context, coeffs, chunk, Path(work) / f"{chunk.index:05d}.mp4",
-                                   bar.update) for chunk in chunks]
+                                   progress) for chunk in chunks]
         return stitch_video(segments, audio, frames, out, synthetic)

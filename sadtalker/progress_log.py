@@ -8,8 +8,12 @@ this writes one line every so often and one at the end, each with the rate and t
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from tqdm import tqdm
 
 LOG_EVERY_SECONDS = 30.0
 
@@ -40,3 +44,15 @@ class ProgressLog:
         else:
             return
         self.logged = now
+
+
+@contextmanager
+def frame_progress(what: str, total: int,
+                   logger: logging.Logger) -> Iterator[Callable[[int], None]]:
+    """A counter of finished frames: a bar where stderr is a terminal, else `ProgressLog`'s
+    lines (a command run by a scheduler, its stderr kept as a log)."""
+    if sys.stderr.isatty():
+        with tqdm(total=total, unit="frame", desc=what) as bar:
+            yield bar.update
+    else:
+        yield ProgressLog(what, total, logger)

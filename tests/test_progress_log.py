@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import io
 import logging
+import sys
 
 import pytest
 
-from sadtalker.progress_log import ProgressLog
+from sadtalker.progress_log import ProgressLog, frame_progress
 
 LOGGER = logging.getLogger("tests.progress_log")
 
@@ -42,3 +44,27 @@ def test_the_interval_counts_from_the_last_line(caplog: pytest.LogCaptureFixture
     assert caplog.messages == ["stitch: 2/100 segments, 6.00 s each, ~588 s left",
                                "stitch: 4/100 segments, 6.00 s each, ~576 s left",
                                "stitch: 6/100 segments, 6.00 s each, ~564 s left"]
+
+
+def test_a_terminal_gets_a_bar_and_anything_else_log_lines(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    caplog.set_level(logging.INFO, LOGGER.name)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with frame_progress("render", 4, LOGGER) as progress:
+        progress(2)
+        progress(2)
+    assert "render: 100%" in terminal.getvalue() and "4/4" in terminal.getvalue()
+    assert caplog.messages == []
+
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    with frame_progress("render", 4, LOGGER) as progress:
+        progress(4)
+    assert piped.getvalue() == ""
+    (line,) = caplog.messages
+    assert line.startswith("render: 4/4 frames in ")
