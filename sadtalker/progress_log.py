@@ -51,7 +51,7 @@ def frame_progress(what: str, total: int,
                    logger: logging.Logger) -> Iterator[Callable[[int], None]]:
     """A counter of finished frames: a bar where stderr is a terminal, else `ProgressLog`'s
     lines (a command run by a scheduler, its stderr kept as a log)."""
-    if sys.stderr.isatty():
+    if sys.stderr is not None and sys.stderr.isatty():
         with tqdm(total=total, unit="frame", desc=what) as bar:
             yield bar.update
     else:
