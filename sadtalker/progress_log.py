@@ -3,6 +3,7 @@
 A render pod spends minutes on its chunk; its log (what a cluster's log links show) would say
 nothing in between. A progress bar redraws one line, which a log collector keeps as hundreds;
 this writes one line every so often and one at the end, each with the rate and the time left.
+`frame_progress` keeps the bar for a terminal and uses these lines elsewhere.
 """
 
 from __future__ import annotations
