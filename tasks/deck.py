@@ -7,7 +7,10 @@ import base64
 import html
 from pathlib import Path
 
+from sadtalker.cost import RenderCost
 from sadtalker.cpu import CpuClass
+from sadtalker.options import GenerateOptions
+from tasks.config import RENDER_TIMEOUT
 from tasks.publish import Published
 from tasks.types import ClipInfo, StageTime
 
@@ -38,10 +41,11 @@ def estimated_cost(times: list[StageTime], price_per_vcpu_hour: float) -> float:
     return cpu_seconds(times) / SECONDS_PER_HOUR * price_per_vcpu_hour
 
 
-def render_cpu_note(times: list[StageTime], render_cpu: CpuClass | None) -> str:
+def render_cpu_note(times: list[StageTime], render_cpu: CpuClass | None,
+                    options: GenerateOptions) -> str:
     """What the render pods' nodes say about the `render_cpu` input: those of this run (cache
     hits excluded) that ran on another class than declared, or, with none declared, the one
-    class they all ran on where it is not the fastest (chunks were sized for the fastest)."""
+    class they all ran on where declaring it would have sized the chunks differently."""
     ran = [t.node_cpu for t, hit in zip(times, cache_hits(times)) if t.node_cpu and not hit]
     if render_cpu is not None:
         elsewhere = sorted({cpu for cpu in ran if cpu != render_cpu.value})
@@ -53,11 +57,15 @@ def render_cpu_note(times: list[StageTime], render_cpu: CpuClass | None) -> str:
                 f"{render_cpu.value}. Set render_cpu to your render nodes' class, or leave it "
                 "empty where they differ.</p>")
     classes = set(ran)
-    if len(classes) != 1 or classes == {CpuClass.AVX512_BF16.value}:  # the fastest
+    if len(classes) != 1:
         return ""
     (cpu,) = classes
+    timeout = RENDER_TIMEOUT.total_seconds()
+    if (RenderCost.chunk_limits(options, timeout, CpuClass(cpu))
+            == RenderCost.chunk_limits(options, timeout)):
+        return ""
     return (f"<p>All {len(ran)} render pods ran on {cpu} nodes, and render_cpu is empty: "
-            f"chunks were sized for the fastest class. Where your render nodes are all {cpu}, "
+            f"chunks were sized for any class. Where your render nodes are all {cpu}, "
             f"render_cpu {cpu} sizes them for that class.</p>")
 
 
@@ -76,9 +84,10 @@ def video_html(video: Path, stored: Published) -> str:
 
 
 def report_html(video: Path, stored: Published, times: list[StageTime], info: ClipInfo,
-                num_chunks: int, price_per_vcpu_hour: float,
-                render_cpu: CpuClass | None = None) -> str:
-    """The whole report as one HTML fragment."""
+                num_chunks: int, price_per_vcpu_hour: float, render_cpu: CpuClass | None,
+                options: GenerateOptions) -> str:
+    """The whole report as one HTML fragment; `render_cpu` and `options` as the run was
+    launched with (for what the render pods' nodes say about the chunks' sizes)."""
     rows = "".join(
         f"<tr><td>{html.escape(t.stage)}</td><td>{'cache hit' if hit else f'{t.seconds:.1f}'}"
         f"</td><td>{t.cpus:g}</td><td>{t.peak_rss_gib:.2f}</td><td>{html.escape(t.ran_on)}</td>"
@@ -95,7 +104,7 @@ def report_html(video: Path, stored: Published, times: list[StageTime], info: Cl
         "reused an earlier run's result: no time, no cost in this run (its memory is the "
         "earlier run's). Ran on: a render pod's node CPU class and the precision it ran; "
         "the workflow's render_cpu input sizes chunks for one class.</p>"
-        f"{render_cpu_note(times, render_cpu)}"
+        f"{render_cpu_note(times, render_cpu, options)}"
         f"<p>{cpu_seconds(times):.0f} CPU-seconds; estimated cost {cost:.4f} at "
         f"{price_per_vcpu_hour:g} per vCPU-hour (requested CPUs x wall time).</p>"
     )

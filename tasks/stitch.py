@@ -34,13 +34,13 @@ def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, opti
     report)."""
     start = time.perf_counter()
     with flyte_errors():
-        size = GenerateOptions.from_json(options).size
+        opts = GenerateOptions.from_json(options)
         segments = [Path(r.segment.download()) for r in rendered]
+        synthetic = weights.uses_synthetic_weights(checkpoints or None, opts.size)
         video = pipeline.stitch_video(segments, Path(audio.download()), info.num_frames,
-                                      output_path("talking_head.mp4"),
-                                      weights.uses_synthetic_weights(checkpoints or None, size))
+                                      output_path("talking_head.mp4"), synthetic)
         stored = publish(video)
     stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, STITCH_CPUS)]
     Deck("Report", report_html(video, stored, stages, info, len(rendered), price_per_vcpu_hour,
-                                render_cpu))
+                                render_cpu, opts))
     return VideoFile(stored.uri)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sadtalker.cpu import CpuClass
+from sadtalker.options import DEFAULTS
 from sadtalker.process_memory import peak_rss_gib
 from tasks.deck import (
     MAX_EMBEDDED_BYTES,
@@ -39,7 +40,8 @@ def test_stages_finished_before_the_run_began_are_cache_hits(tmp_path: Path) -> 
     assert cpu_seconds(times) == cpu_seconds(TIMES)  # reused work costs this run nothing
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
-    html = report_html(video, STORED, times, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
+    html = report_html(video, STORED, times, ClipInfo(num_frames=50, duration=2.0), 2, 0.04,
+                       None, DEFAULTS)
     assert "<td>crop_and_extract</td><td>cache hit</td>" in html
 
 
@@ -78,7 +80,8 @@ def test_large_video_streams_from_the_stored_copy(tmp_path: Path) -> None:
 def test_report_lists_stages_frames_and_chunks(tmp_path: Path) -> None:
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
-    html = report_html(video, STORED, TIMES, ClipInfo(num_frames=50, duration=2.0), 2, 0.04)
+    html = report_html(video, STORED, TIMES, ClipInfo(num_frames=50, duration=2.0), 2, 0.04,
+                       None, DEFAULTS)
     assert "<td>ingest</td><td>2.0</td><td>1</td><td>0.31</td><td></td>" in html
     # each render pod's node: a cluster may mix CPU classes
     assert "<td>render_chunk[0]</td><td>90.0</td><td>2</td><td>2.00</td><td>avx2, winograd" in html
@@ -94,24 +97,27 @@ def render_pods(*node_cpus: str, finished_at: float = RUN + 100) -> list[StageTi
 
 def test_render_pods_on_other_nodes_than_declared_are_counted() -> None:
     times = [TIMES[0], *render_pods("avx2", "avx512_bf16", "avx512", "avx512_bf16")]
-    assert render_cpu_note(times, CpuClass.AVX2) == (
+    assert render_cpu_note(times, CpuClass.AVX2, DEFAULTS) == (
         "<p>render_cpu is avx2, but 3 of 4 render pods ran on avx512 and avx512_bf16 nodes: "
         "their chunks were sized for avx2. Set render_cpu to your render nodes' class, or "
         "leave it empty where they differ.</p>")
-    assert render_cpu_note([TIMES[0], *render_pods("avx2", "avx2")], CpuClass.AVX2) == ""
+    assert render_cpu_note([TIMES[0], *render_pods("avx2", "avx2")], CpuClass.AVX2,
+                           DEFAULTS) == ""
 
 
 def test_undeclared_render_nodes_of_one_slower_class_get_a_hint() -> None:
-    note = render_cpu_note([TIMES[0], *render_pods("avx2", "avx2", "avx2")], None)
+    note = render_cpu_note([TIMES[0], *render_pods("avx2", "avx2", "avx2")], None, DEFAULTS)
     assert note.startswith("<p>All 3 render pods ran on avx2 nodes, and render_cpu is empty")
     assert "render_cpu avx2 sizes them for that class" in note
-    assert render_cpu_note([TIMES[0], *render_pods("avx512_bf16", "avx512_bf16")], None) == ""
-    assert render_cpu_note([TIMES[0], *render_pods("avx2", "avx512")], None) == ""
+    fastest = render_pods("avx512_bf16", "avx512_bf16")  # planned for it already
+    assert render_cpu_note([TIMES[0], *fastest], None, DEFAULTS) == ""
+    assert render_cpu_note([TIMES[0], *render_pods("avx2", "avx512")], None, DEFAULTS) == ""
 
 
 def test_cached_chunks_say_nothing_of_this_runs_nodes() -> None:
     earlier = render_pods("avx512_bf16", "avx512_bf16", finished_at=RUN - 3600)
-    assert render_cpu_note([TIMES[0], *earlier, *render_pods("avx2")], CpuClass.AVX2) == ""
+    assert render_cpu_note([TIMES[0], *earlier, *render_pods("avx2")], CpuClass.AVX2,
+                           DEFAULTS) == ""
 
 
 def test_the_report_carries_the_note(tmp_path: Path) -> None:
@@ -119,8 +125,9 @@ def test_the_report_carries_the_note(tmp_path: Path) -> None:
     video.write_bytes(b"x")
     info = ClipInfo(num_frames=50, duration=2.0)
     assert "render_cpu is avx2, but 1 of 2" in report_html(video, STORED, TIMES, info, 2, 0.04,
-                                                           CpuClass.AVX2)
-    assert "render_cpu is" not in report_html(video, STORED, TIMES, info, 2, 0.04)
+                                                           CpuClass.AVX2, DEFAULTS)
+    assert "render_cpu is" not in report_html(video, STORED, TIMES, info, 2, 0.04, None,
+                                              DEFAULTS)
 
 
 def test_stage_time_records_the_process_peak_memory() -> None:
