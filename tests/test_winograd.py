@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -134,6 +138,34 @@ def test_thread_count_does_not_change_the_result():
         torch.testing.assert_close(kernel(x), single, rtol=1e-6, atol=1e-5)
     finally:
         torch.set_num_threads(threads)
+
+
+# Both transforms on seeded maps (a channel block and a remainder); prints whether this process
+# compiled them or loaded numba's cache, and the bytes of the output.
+TRANSFORM_ONCE = """
+import hashlib
+import numpy as np
+from sadtalker.render import winograd
+rng = np.random.default_rng(0)
+x = rng.standard_normal((2, 20, 14, 130), dtype=np.float32)
+rows, cols = 4, 3
+tiles = np.zeros((64, 2 * rows * cols, 130), np.float32)
+winograd.transform_input(x, tiles, 0, rows, cols)
+y = np.zeros((2, 20, 14, 130), np.float32)
+winograd.transform_output(tiles, rng.standard_normal(130, dtype=np.float32), y, 0, rows, cols)
+stats = winograd._output_rows.stats
+print("cached" if stats.cache_hits else "compiled", hashlib.sha256(y.tobytes()).hexdigest())
+"""
+
+
+def test_compiling_and_loading_numbas_cache_give_the_same_numbers(tmp_path):
+    """A process that compiles the transforms and one that loads them from numba's cache
+    compute the same floats: a render does not depend on which ran."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", TRANSFORM_ONCE], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    assert [how for how, _ in runs] == ["compiled", "cached"]
+    assert runs[0][1] == runs[1][1]
 
 
 def test_conv3x3_keeps_conv2ds_checkpoint_and_uses_winograd_only_where_it_gains():

@@ -87,15 +87,21 @@ _N = TILE + KERNEL - 1
 _KERNEL_TRANSFORM = torch.from_numpy(np.kron(_G, _G))  # (n*n, kernel*kernel), row-major tiles
 
 CHANNEL_BLOCK = 128  # channels transformed together: one tile's partial sums stay in L1
+# What the compiler may assume of the transforms' arithmetic: no NaNs, infinities or signed
+# zeros, so that the matrices' zero terms drop out, and fused multiply-adds. Not
+# reassociation: LLVM may then order a sum's terms differently in different compilations (a
+# fresh process, a load from numba's cache), and the same inputs would render different pixels
+# from one run to the next. Without it each sum keeps the source's order, whatever compiled it.
+FASTMATH = {"nnan", "ninf", "nsz", "contract"}
 
 
 def _compiled(function: Callable[..., None]) -> Callable[..., None]:
     """numba-compile `function` for this CPU, its loops over tile rows in parallel; cached on
     disk where numba finds a writable cache directory, else compiled anew in each process."""
     try:
-        return numba.njit(parallel=True, fastmath=True, cache=True)(function)
+        return numba.njit(parallel=True, fastmath=FASTMATH, cache=True)(function)
     except RuntimeError:  # no writable location for the cache
-        return numba.njit(parallel=True, fastmath=True)(function)
+        return numba.njit(parallel=True, fastmath=FASTMATH)(function)
 
 
 # The loops below are written for n = 8 (eight named terms per sum): each innermost loop runs
@@ -106,7 +112,7 @@ if _N != 8:
     raise ImportError(f"the compiled transforms are written for 8x8 tiles, not {_N}x{_N}")
 
 
-@numba.njit(fastmath=True)
+@numba.njit(fastmath=FASTMATH)
 def _row_dot(matrix: np.ndarray, row: int, v0: float, v1: float, v2: float, v3: float,
              v4: float, v5: float, v6: float, v7: float) -> float:
     """sum_k matrix[row, k] v_k over a transform matrix's 8 columns: each pass's one sum."""
@@ -115,7 +121,7 @@ def _row_dot(matrix: np.ndarray, row: int, v0: float, v1: float, v2: float, v3: 
             + matrix[row, 6] * v6 + matrix[row, 7] * v7)
 
 
-@numba.njit(fastmath=True)
+@numba.njit(fastmath=FASTMATH)
 def _source_pixel(x: np.ndarray, sample: int, y: int, x_pos: int, c0: int,
                   pad: np.ndarray) -> np.ndarray:
     """Pixel (y, x_pos) of x's map `sample`, channels [c0, c0 + len(pad)), or `pad` (zeros:
@@ -167,7 +173,7 @@ def _input_rows(x: np.ndarray, out: np.ndarray, first_row: int, rows: int,
                                                  p5[c], p6[c], p7[c])
 
 
-@numba.njit(fastmath=True)
+@numba.njit(fastmath=FASTMATH)
 def _tile_columns(products: np.ndarray, index: int, c0: int, width_c: int,
                   partial: np.ndarray) -> None:
     """The output transform's first pass over one tile, channels [c0, c0 + width_c) of its
@@ -189,7 +195,7 @@ def _tile_columns(products: np.ndarray, index: int, c0: int, width_c: int,
                 partial[u, b, c] = _row_dot(a_t, u, s0, s1, s2, s3, s4, s5, s6, s7)
 
 
-@numba.njit(fastmath=True)
+@numba.njit(fastmath=FASTMATH)
 def _pixel(partial: np.ndarray, u: int, v: int, c: int) -> float:
     """The second pass, one output pixel (u, v) of the tile and one channel:
     sum_b partial[u, b] A^T[v, b]."""
