@@ -15,7 +15,6 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
-import scipy.signal
 import soxr
 
 from sadtalker.errors import AudioError
@@ -145,12 +144,16 @@ def stft_magnitude(wav: np.ndarray) -> np.ndarray:
     padded = np.pad(wav.astype(np.float64), N_FFT // 2)
     count = 1 + (len(padded) - N_FFT) // HOP
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:count]
+    import scipy.signal  # deferred: see melspectrogram
+
     window = scipy.signal.get_window("hann", WIN, fftbins=True)
     return np.abs(np.fft.rfft(frames * window, axis=1)).T
 
 
 def melspectrogram(wav: np.ndarray) -> np.ndarray:
     """SadTalker's normalised log-mel spectrogram (80, 1 + len/HOP), values in [-4, 4]."""
+    import scipy.signal  # deferred: a fifth of a render pod's imports, which never filter audio
+
     emphasised = scipy.signal.lfilter([1, -PREEMPHASIS], [1], wav)
     mel = mel_filters().astype(np.float64) @ stft_magnitude(emphasised)
     db = 20 * np.log10(np.maximum(10 ** (MIN_LEVEL_DB / 20), mel)) - REF_LEVEL_DB

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 import torch
 
 from sadtalker.coeff_layout import EXPRESSION, EXPRESSION_SIZE, FRAME_COEFFS, POSE, POSE_SIZE
@@ -29,6 +28,8 @@ def smooth_pose(pose: np.ndarray) -> np.ndarray:
     window = min(SMOOTH_WINDOW, (len(pose) - 1) // 2 * 2 + 1)
     if window <= SMOOTH_ORDER:
         return pose
+    import scipy.signal  # deferred: a fifth of a render pod's imports, which never smooth
+
     return scipy.signal.savgol_filter(pose, window, SMOOTH_ORDER, axis=0)
 
 
