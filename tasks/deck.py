@@ -48,14 +48,13 @@ def render_cpu_note(times: list[StageTime], render_cpu: CpuClass | None,
     class they all ran on where declaring it would have sized the chunks differently."""
     ran = [t.node_cpu for t, hit in zip(times, cache_hits(times)) if t.node_cpu and not hit]
     if render_cpu is not None:
-        elsewhere = sorted({cpu for cpu in ran if cpu != render_cpu.value})
+        elsewhere = [cpu for cpu in ran if cpu != render_cpu.value]
         if not elsewhere:
             return ""
-        others = sum(cpu != render_cpu.value for cpu in ran)
-        return (f"<p>render_cpu is {render_cpu.value}, but {others} of {len(ran)} render pods "
-                f"ran on {' and '.join(elsewhere)} nodes: their chunks were sized for "
-                f"{render_cpu.value}. Set render_cpu to your render nodes' class, or leave it "
-                "empty where they differ.</p>")
+        return (f"<p>render_cpu is {render_cpu.value}, but {len(elsewhere)} of {len(ran)} render "
+                f"pods ran on {' and '.join(sorted(set(elsewhere)))} nodes: their chunks were "
+                f"sized for {render_cpu.value}. Set render_cpu to your render nodes' class, or "
+                "leave it empty where they differ.</p>")
     classes = set(ran)
     if len(classes) != 1:
         return ""
