@@ -15,7 +15,7 @@ from sadtalker.options import GenerateOptions
 from sadtalker.render.renderer import Renderer
 from sadtalker.testing.example_inputs import speak
 
-OPTIONS = GenerateOptions(batch_size=2, seed=5)
+OPTIONS = GenerateOptions(batch_size=1, seed=5)  # a frame per batch: frames cost seconds each
 
 
 class PodLost(RuntimeError):
@@ -40,8 +40,8 @@ def fail_after(batches: int, render_batches):
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """0.32 s of espeak-ng speech: 8 frames, 4 batches."""
-    return speak("Hello there.", tmp_path_factory.mktemp("speech") / "speech.wav", 0.32)
+    """0.16 s of espeak-ng speech: 4 frames, 4 batches."""
+    return speak("Hello there.", tmp_path_factory.mktemp("speech") / "speech.wav", 0.16)
 
 
 def test_a_run_failing_mid_chunk_leaves_no_output_and_no_temp_files(
@@ -49,12 +49,12 @@ def test_a_run_failing_mid_chunk_leaves_no_output_and_no_temp_files(
         monkeypatch: pytest.MonkeyPatch) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    # chunks of 4 frames: chunk 0 is written whole, chunk 1 dies after its first batch
+    # chunks of 2 frames: chunk 0 is written whole, chunk 1 dies after its first batch
     monkeypatch.setattr(Renderer, "batches", fail_after(3, Renderer.batches))
     with pytest.raises(PodLost, match="render batch 4"):
         pipeline.generate(example_inputs["image"], speech, out_dir / "talking.mp4", OPTIONS,
                           checkpoints=checkpoints, landmarks=example_inputs["landmarks"],
-                          chunk_frames=4)
+                          chunk_frames=2)
     assert list(out_dir.iterdir()) == []  # no mp4, no segment, no temporary folder
 
 
@@ -66,7 +66,7 @@ def test_a_retried_chunk_equals_an_uninterrupted_one(
                         example_inputs["landmarks"])
     coeffs = pipeline.make_coefficients(features, face, OPTIONS, checkpoints)
     context = pipeline.ChunkRenderer.load(example_inputs["image"], face, OPTIONS, checkpoints)
-    chunk = Chunk(1, 4, 8)
+    chunk = Chunk(1, 2, 4)
     clean = pipeline.render_segment(context, coeffs, chunk, tmp_path / "clean.mp4")
 
     render = context.renderer.batches
