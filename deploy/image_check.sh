@@ -144,7 +144,8 @@ test_container() {
     in_container --user root "$c" -- sh -c 'apt-get update -qq && \
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         espeak-ng git >/dev/null && { python -m pip --version || python -m ensurepip; } && \
-        python -m pip install -q --no-cache-dir pytest' >"$WORK/logs/test-tools-$2.log" 2>&1
+        python -m pip install -q --no-cache-dir pytest pytest-timeout' \
+        >"$WORK/logs/test-tools-$2.log" 2>&1
     buildah copy --chown 1000:1000 "$c" "$(stage_repo)" /home/flytekit/repo >/dev/null
     echo "$c"
 }
