@@ -66,6 +66,11 @@ IMAGE: str | ImageSpec = os.environ.get("SADTALKER_IMAGE") or IMAGE_SPEC
 # CHECKPOINTS_IN_IMAGE by a cluster PodTemplate of this name (deploy/weights-volume.yaml),
 # named at registration; the tasks that read weights carry it.
 WEIGHTS_POD_TEMPLATE: str | None = os.environ.get("SADTALKER_WEIGHTS_POD_TEMPLATE") or None
+# The render pods' own PodTemplate, where they must land on one node pool (the CPU class that
+# the `render_cpu` input declares, e.g. by node affinity: deploy/weights-volume.yaml). It
+# replaces the weights' template on them, so it mounts the weights too where they are mounted.
+RENDER_POD_TEMPLATE: str | None = (os.environ.get("SADTALKER_RENDER_POD_TEMPLATE")
+                                   or WEIGHTS_POD_TEMPLATE)
 
 # Requests per pod. The renderer is the heavy stage (seconds per frame: sadtalker/cost.py);
 # the others decode, crop or run small networks once per clip.

@@ -53,8 +53,9 @@ def render_cpu_note(times: list[StageTime], render_cpu: CpuClass | None,
             return ""
         return (f"<p>render_cpu is {render_cpu.value}, but {len(elsewhere)} of {len(ran)} render "
                 f"pods ran on {' and '.join(sorted(set(elsewhere)))} nodes: their chunks were "
-                f"sized for {render_cpu.value}. Set render_cpu to your render nodes' class, or "
-                "leave it empty where they differ.</p>")
+                f"sized for {render_cpu.value}. Set render_cpu to your render nodes' class, "
+                "or leave it empty where they differ; to place render pods on one class, "
+                "register with SADTALKER_RENDER_POD_TEMPLATE (README, Render nodes).</p>")
     classes = set(ran)
     if len(classes) != 1:
         return ""

@@ -20,10 +20,10 @@ from tasks.config import (
     IMAGE,
     RENDER,
     RENDER_CPUS,
+    RENDER_POD_TEMPLATE,
     RENDER_RETRIES,
     RENDER_TIMEOUT,
     THREADS,
-    WEIGHTS_POD_TEMPLATE,
 )
 from tasks.errors import flyte_errors
 from tasks.types import ImageFile, NpzFile, RenderedChunk, SegmentFile, StageTime
@@ -38,7 +38,7 @@ def load_renderer(image: str, face: str, options: str, checkpoints: str) -> pipe
                                        GenerateOptions.from_json(options), checkpoints or None)
 
 
-@task(container_image=IMAGE, pod_template_name=WEIGHTS_POD_TEMPLATE,
+@task(container_image=IMAGE, pod_template_name=RENDER_POD_TEMPLATE,
       requests=RENDER, limits=RENDER, retries=RENDER_RETRIES,
       timeout=RENDER_TIMEOUT, environment=THREADS, interruptible=True,
       cache=Cache(version=PIPELINE_CACHE_VERSION, ignored_inputs=("checkpoints",)))

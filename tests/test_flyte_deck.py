@@ -100,7 +100,8 @@ def test_render_pods_on_other_nodes_than_declared_are_counted() -> None:
     assert render_cpu_note(times, CpuClass.AVX2, DEFAULTS) == (
         "<p>render_cpu is avx2, but 3 of 4 render pods ran on avx512 and avx512_bf16 nodes: "
         "their chunks were sized for avx2. Set render_cpu to your render nodes' class, or "
-        "leave it empty where they differ.</p>")
+        "leave it empty where they differ; to place render pods on one class, register with "
+        "SADTALKER_RENDER_POD_TEMPLATE (README, Render nodes).</p>")
     assert render_cpu_note([TIMES[0], *render_pods("avx2", "avx2")], CpuClass.AVX2,
                            DEFAULTS) == ""
 

@@ -33,7 +33,9 @@ render_cpu = "avx2"
 """
 
 
-WEIGHTS_VOLUME = {"SADTALKER_WEIGHTS_POD_TEMPLATE": "sadtalker-weights"}  # chosen at registration
+# chosen at registration: the weights volume, and render nodes of one class (deploy/)
+POD_TEMPLATES = {"SADTALKER_WEIGHTS_POD_TEMPLATE": "sadtalker-weights",
+                 "SADTALKER_RENDER_POD_TEMPLATE": "sadtalker-render"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pyflyte = Path(sys.executable).parent / "pyflyte"
     done = subprocess.run([str(pyflyte), "--pkgs", "workflows", "package", "--image",
                            FALLBACK_IMAGE, "-f", "-o", str(out / "out.tgz")],
-                          cwd=source, env={**registration_env(), **WEIGHTS_VOLUME},
+                          cwd=source, env={**registration_env(), **POD_TEMPLATES},
                           capture_output=True, text=True,
                           timeout=120, check=False)  # the assert below shows pyflyte's output
     assert done.returncode == 0, done.stdout + done.stderr
@@ -201,11 +203,24 @@ def test_launch_form_has_choices_reference_videos_and_a_named_output(package: Pa
 
 @pytest.mark.parametrize(("name", "template"), [
     ("ingest", "sadtalker-weights"), ("crop_and_extract", "sadtalker-weights"),
-    ("audio_to_coeffs", "sadtalker-weights"), ("render_chunk", "sadtalker-weights"),
+    ("audio_to_coeffs", "sadtalker-weights"), ("render_chunk", "sadtalker-render"),
     ("stitch", "sadtalker-weights"), ("audio_to_mel", ""), ("plan_chunks", "")])
-def test_tasks_that_read_weights_mount_the_weights_volume(package: Path, name: str,
-                                                          template: str) -> None:
+def test_tasks_carry_the_pod_templates_named_at_registration(package: Path, name: str,
+                                                             template: str) -> None:
     assert task(package, name).template.metadata.pod_template_name == template
     if name == "render_chunk":  # and so does each map element
         mapped = read(package, "tasks.render_chunk.map_render_chunk", task_pb2.TaskSpec)
         assert mapped.template.metadata.pod_template_name == template
+
+
+@pytest.mark.parametrize(("settings", "render_template"), [
+    ({"SADTALKER_WEIGHTS_POD_TEMPLATE": "sadtalker-weights"}, "sadtalker-weights"),
+    ({}, "None"),
+])
+def test_render_pods_carry_the_weights_template_unless_given_their_own(
+        settings: dict[str, str], render_template: str) -> None:
+    show = "from tasks.config import RENDER_POD_TEMPLATE; print(RENDER_POD_TEMPLATE)"
+    done = subprocess.run([sys.executable, "-c", show], cwd=REPO,
+                          env={**registration_env(), **settings}, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == render_template
