@@ -67,7 +67,7 @@ IMAGE: str | ImageSpec = os.environ.get("SADTALKER_IMAGE") or IMAGE_SPEC
 # named at registration; the tasks that read weights carry it.
 WEIGHTS_POD_TEMPLATE: str | None = os.environ.get("SADTALKER_WEIGHTS_POD_TEMPLATE") or None
 # The render pods' own PodTemplate, where they must land on one node pool (the CPU class that
-# the `render_cpu` input declares, e.g. by node affinity: deploy/weights-volume.yaml). It
+# the `render_cpu` input declares, e.g. by node affinity: deploy/render-pod-template.yaml). It
 # replaces the weights' template on them, so it mounts the weights too where they are mounted.
 RENDER_POD_TEMPLATE: str | None = (os.environ.get("SADTALKER_RENDER_POD_TEMPLATE")
                                    or WEIGHTS_POD_TEMPLATE)
