@@ -37,7 +37,7 @@ STAGES = ("audio_to_mel", "crop_and_extract", "audio_to_coeffs", "render_load", 
 
 def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
     """One stage in this process; inputs and outputs are files in `work` (as between pods)."""
-    from sadtalker import pipeline
+    from sadtalker import pipeline, video
     from sadtalker.audio import AudioFeatures
     from sadtalker.chunks import Chunk
     from sadtalker.face.prepare import prepare_face
@@ -69,7 +69,7 @@ def run_stage(stage: str, work: Path, options: dict, checkpoints: Path) -> None:
             (work / "render_seconds.txt").write_text(str(time.perf_counter() - begin))
     elif stage == "stitch":
         frames = len(load_coefficients(work / "coeffs.npz"))
-        pipeline.stitch_video([work / "segment.mp4"], inputs / "speech.wav", frames,
+        video.stitch([work / "segment.mp4"], inputs / "speech.wav", frames,
                               work / "out.mp4")
 
 

@@ -6,7 +6,7 @@ encoded by `sadtalker.video.write_segment` at the photo's size (full mode pastes
 photo). Frames are the astronaut photo (resized for other sizes) shifted sideways every frame,
 plus uniform noise of +-`--noise` levels, so x264 has real motion and detail to code: harder
 than a talking head, whose background is still. The speech is espeak-ng tiled to the clip's
-length. Then the stitch (`pipeline.stitch_video`, what the task runs) runs `--runs` times, each
+length. Then the stitch (`video.stitch`, what the task runs) runs `--runs` times, each
 in a fresh process like a pod, pinned to the CPUs the stitch task requests.
 
     python bench/stitch_cost.py [--seconds 600] [--sizes 512 1024] [--runs 3] [--chunks 4]
@@ -131,11 +131,10 @@ def stitch_in_child(segments: Path, audio: Path, num_frames: int, out: Path, cpu
     """Child mode: the stitch task's call on the CPUs its pod requests (ffmpeg inherits the
     affinity); its wall time and this process's peak RSS."""
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus])
-    importlib.import_module("tasks.stitch")  # what the pod's process holds: flytekit, torch
-    from sadtalker import pipeline
+    importlib.import_module("tasks.stitch")  # what the pod's process holds besides the stitch
 
     begin = time.perf_counter()
-    pipeline.stitch_video(sorted(segments.glob("*.mp4")), audio, num_frames, out)
+    video.stitch(sorted(segments.glob("*.mp4")), audio, num_frames, out)
     return {"seconds": time.perf_counter() - begin, "python_bytes": peak_rss_bytes()}
 
 

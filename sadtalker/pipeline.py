@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from sadtalker import video, weights
+from sadtalker import run_checkpoints, video, weights
 from sadtalker.allocator import retain_freed_memory
 from sadtalker.audio import AudioFeatures
 from sadtalker.chunks import Chunk, plan_chunks
 from sadtalker.coeff_layout import EXPRESSION, FRAME_COEFFS, POSE
 from sadtalker.coeffs import generate_coefficients, load_coeff_models
-from sadtalker.errors import CheckpointError
 from sadtalker.face.prepared import PreparedFace
 from sadtalker.options import DEFAULTS, Enhancer, GenerateOptions
 from sadtalker.paste import paste_back
@@ -35,53 +34,6 @@ if TYPE_CHECKING:  # gfpgan's import chain costs seconds: load it only when enha
     from sadtalker.enhance import Enhancer as FaceEnhancer
 
 log = logging.getLogger(__name__)
-
-SYNTHETIC_COMMENT = "made with SYNTHETIC (random) weights: not a real SadTalker output"
-
-
-def face_files(size: int, detect: bool) -> list[str]:
-    """The checkpoint files the portrait stage reads: the 3DMM regressor's (inside the
-    SadTalker file of `size`) and, when `detect`, the landmark detector's."""
-    names = [weights.sadtalker_file(size)]
-    return names + [weights.S3FD, weights.FAN_2D] if detect else names
-
-
-def required_files(options: GenerateOptions, detect: bool, references: bool = False) -> list[str]:
-    """The checkpoint files a run with these options reads: `detect` when the portrait's
-    landmarks are detected, `references` when a reference video (eye blinks or pose) is read,
-    whose frames are always detected and regressed at the reference size."""
-    names = [*face_files(options.size, detect), weights.mapping_file(options.coeff_channels)]
-    if references:
-        from sadtalker.face.reference_video import REFERENCE_SIZE  # imports face-alignment
-
-        if weights.sadtalker_file(REFERENCE_SIZE) not in names:
-            names.append(weights.sadtalker_file(REFERENCE_SIZE))
-    if references and not detect:
-        names += [weights.S3FD, weights.FAN_2D]
-    if options.enhancer is Enhancer.GFPGAN:
-        names += [weights.GFPGAN, weights.RETINAFACE, weights.PARSENET]
-    return names
-
-
-def missing_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect: bool,
-                        references: bool = False) -> list[str]:
-    """The files the run needs that the checkpoint directory lacks."""
-    root = weights.checkpoint_dir(checkpoints)
-    return [name for name in required_files(options, detect, references)
-            if not (root / name).is_file()]
-
-
-def check_checkpoints(options: GenerateOptions, checkpoints: Path | None, detect: bool,
-                      references: bool = False) -> None:
-    """Fail before any work, naming every file the run needs that is missing."""
-    missing = missing_checkpoints(options, checkpoints, detect, references)
-    if missing:
-        root = weights.checkpoint_dir(checkpoints)
-        raise CheckpointError(
-            f"{len(missing)} checkpoint file(s) missing in {root}: {', '.join(missing)}: run "
-            f"`{weights.FIX_COMMAND.format(dir=root)}` (or `sadtalker weights synthesize "
-            f"--dir {root}` for random test weights)")
-
 
 def prepare_audio(audio: Path, max_seconds: float = DEFAULTS.max_audio_seconds) -> AudioFeatures:
     """Decode speech to 16 kHz and compute the per-frame 80x16 mel windows."""
@@ -194,14 +146,6 @@ def render_segment(context: ChunkRenderer, coeffs: np.ndarray, chunk: Chunk, out
     return video.write_segment(context.batches(coeffs, chunk, progress), out)
 
 
-def stitch_video(segments: list[Path], audio: Path, num_frames: int, out: Path,
-                 synthetic: bool = False) -> Path:
-    """Join segments in order (no re-encode), mux the audio cut to the frames, write `out`
-    atomically."""
-    return video.stitch(segments, audio, num_frames, out,
-                        comment=SYNTHETIC_COMMENT if synthetic else None)
-
-
 def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEFAULTS,
              checkpoints: Path | None = None, landmarks: Path | None = None,
              ref_eyeblink: Path | None = None, ref_pose: Path | None = None,
@@ -210,8 +154,8 @@ def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEF
     from sadtalker.face.prepare import prepare_face  # torchvision's import costs seconds
 
     options = options.with_resolved_precision()  # bf16 on a CPU without it fails here, at once
-    check_checkpoints(options, checkpoints, detect=landmarks is None,
-                      references=ref_eyeblink is not None or ref_pose is not None)
+    run_checkpoints.check(options, checkpoints, detect=landmarks is None,
+                          references=ref_eyeblink is not None or ref_pose is not None)
     features = prepare_audio(audio, options.max_audio_seconds)
     face = prepare_face(image, options.preprocess, options.size, checkpoints, landmarks)
     coeffs = make_coefficients(features, face, options, checkpoints, ref_eyeblink, ref_pose)
@@ -225,4 +169,4 @@ def generate(image: Path, audio: Path, out: Path, options: GenerateOptions = DEF
             frame_progress("render", frames, log) as progress:
         segments = [render_segment(context, coeffs, chunk, Path(work) / f"{chunk.index:05d}.mp4",
                                    progress) for chunk in chunks]
-        return stitch_video(segments, audio, frames, out, synthetic)
+        return video.stitch(segments, audio, frames, out, synthetic=synthetic)

@@ -49,6 +49,9 @@ TO_YUV = ("pad=ceil(iw/2)*2:ceil(ih/2)*2,scale=out_color_matrix=bt709:out_range=
 SEGMENT_CODEC = ["-vf", TO_YUV, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(X264_CRF),
                  "-bf", "0", "-threads", str(X264_THREADS)]
 BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
+# The mp4's comment when the weights were synthetic, so that such a video is never taken for
+# a real SadTalker output.
+SYNTHETIC_COMMENT = "made with SYNTHETIC (random) weights: not a real SadTalker output"
 
 
 class VideoError(SadTalkerError):
@@ -192,12 +195,12 @@ def frame_times(path: str | os.PathLike[str]) -> list[float]:
 
 
 def stitch(segments: list[Path], audio: str | os.PathLike[str], num_frames: int,
-           out: str | os.PathLike[str], fps: int = FPS, comment: str | None = None) -> Path:
+           out: str | os.PathLike[str], fps: int = FPS, synthetic: bool = False) -> Path:
     """Join segments in order without re-encoding and mux the speech, atomically.
 
     Video: the segments' frames copied as they are; together they must hold exactly
     `num_frames` (VideoError otherwise, and no file). Audio: AAC, cut (or padded with silence)
-    to exactly num_frames / fps seconds. `comment` goes into the mp4 metadata.
+    to exactly num_frames / fps seconds. `synthetic`: the metadata says SYNTHETIC_COMMENT.
     """
     if not segments:
         raise ValueError("stitch needs at least one segment")
@@ -206,7 +209,7 @@ def stitch(segments: list[Path], audio: str | os.PathLike[str], num_frames: int,
     out = Path(out)
     tmp = _temporary_sibling(out)
     seconds = num_frames / fps
-    metadata = ["-metadata", f"comment={comment}"] if comment else []
+    metadata = ["-metadata", f"comment={SYNTHETIC_COMMENT}"] if synthetic else []
     try:
         with tempfile.TemporaryDirectory(prefix="sadtalker-stitch-") as work:
             listing = _concat_list(segments, Path(work))

@@ -18,21 +18,23 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import torch
 from platformdirs import user_cache_dir
 from safetensors import safe_open
-from torch import nn
 
 from sadtalker.checksum import file_sha256
 from sadtalker.coeff_layout import SOURCE_COEFFS
 from sadtalker.errors import CheckpointError
 
+if TYPE_CHECKING:  # loaded where a file is loaded: the tasks that only check files skip torch
+    import torch
+    from torch import nn
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-M = TypeVar("M", bound=nn.Module)
+M = TypeVar("M", bound="nn.Module")
 
 ENV_VAR = "SADTALKER_CHECKPOINTS"
 SYNTHETIC_MANIFEST = "SYNTHETIC.json"  # lists the files `synthesize` wrote, with their sha256
@@ -244,6 +246,8 @@ def load_torch_state(path: Path, keys: tuple[str, ...] = ()) -> tuple[str, dict]
     The official .pth.tar files hold optimizer state and plain ints besides tensors, which
     torch's weights_only loader rejects; they are trusted files from the registry.
     """
+    import torch
+
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
@@ -286,7 +290,7 @@ def is_synthetic(path: Path) -> bool:
     """True for files written by `sadtalker weights synthesize` (random weights)."""
     if path.suffix == ".safetensors":
         try:
-            with safe_open(str(path), framework="pt") as f:
+            with safe_open(str(path), framework="numpy") as f:  # the header only
                 metadata = f.metadata() or {}
         except Exception:  # noqa: BLE001 (an unreadable header is simply not ours)
             return False

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from flytekit import task
 from flytekit.types.file import FlyteFile
 
-from sadtalker import pipeline, weights
+from sadtalker import run_checkpoints, weights
 from sadtalker.checksum import file_sha256
 from sadtalker.chunks import check_fan_out
 from sadtalker.cost import RenderCost
@@ -70,8 +70,8 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
         if price_per_vcpu_hour < 0:
             raise OptionError(f"price_per_vcpu_hour must be >= 0, got {price_per_vcpu_hour}")
         references = ref_eyeblink is not None or ref_pose is not None
-        missing = pipeline.missing_checkpoints(options, checkpoints or None,
-                                               detect=landmarks is None, references=references)
+        missing = run_checkpoints.missing(options, checkpoints or None,
+                                          detect=landmarks is None, references=references)
         if missing:
             raise CheckpointError(
                 f"{len(missing)} checkpoint file(s) missing in "
@@ -80,9 +80,9 @@ def ingest(image: ImageFile, audio: AudioFile, landmarks: FlyteFile | None, chec
                 f"(BAKE_WEIGHTS=1) or register with the weights volume mounted there (README, "
                 f"'Weights in pods')")
         prints = weights.fingerprints({
-            "run": pipeline.required_files(options, detect=landmarks is None,
-                                           references=references),
-            "face": pipeline.face_files(options.size, detect=landmarks is None),
+            "run": run_checkpoints.required_files(options, detect=landmarks is None,
+                                                  references=references),
+            "face": run_checkpoints.face_files(options.size, detect=landmarks is None),
         }, checkpoints or None)
         marks = file_sha256(landmarks.download()) if landmarks is not None else ""
     return Ingested(image, audio, options.to_json(), prints["face"], prints["run"], marks,

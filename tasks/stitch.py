@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flytekit import Cache, Deck, task
 
-from sadtalker import pipeline, weights
+from sadtalker import video, weights
 from sadtalker.cpu import CpuClass
 from sadtalker.options import GenerateOptions
 from tasks.cache import PIPELINE_CACHE_VERSION
@@ -37,10 +37,10 @@ def stitch(rendered: list[RenderedChunk], audio: AudioFile, info: ClipInfo, opti
         opts = GenerateOptions.from_json(options)
         segments = [Path(r.segment.download()) for r in rendered]
         synthetic = weights.uses_synthetic_weights(checkpoints or None, opts.size)
-        video = pipeline.stitch_video(segments, Path(audio.download()), info.num_frames,
-                                      output_path("talking_head.mp4"), synthetic)
-        stored = publish(video)
+        clip = video.stitch(segments, Path(audio.download()), info.num_frames,
+                            output_path("talking_head.mp4"), synthetic=synthetic)
+        stored = publish(clip)
     stages = [*times, *(r.time for r in rendered), StageTime.since("stitch", start, STITCH_CPUS)]
-    Deck("Report", report_html(video, stored, stages, info, len(rendered), price_per_vcpu_hour,
+    Deck("Report", report_html(clip, stored, stages, info, len(rendered), price_per_vcpu_hour,
                                 render_cpu, opts))
     return VideoFile(stored.uri)

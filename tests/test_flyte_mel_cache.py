@@ -17,7 +17,7 @@ from flytekit.core.local_cache import LocalTaskCache
 from PIL import Image
 from skimage import data
 
-from sadtalker import pipeline
+from sadtalker import run_checkpoints
 from sadtalker.options import DEFAULTS
 from sadtalker.testing.example_inputs import speak
 from tasks.audio_to_mel import audio_to_mel
@@ -50,7 +50,7 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
     Image.fromarray(data.astronaut()).save(image)
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
-    for name in pipeline.required_files(DEFAULTS, detect=True):
+    for name in run_checkpoints.required_files(DEFAULTS, detect=True):
         (checkpoints / name).touch()
     return {"image": image, "audio": speak("Hello there.", tmp_path / "speech.wav", 0.6),
             "checkpoints": checkpoints}

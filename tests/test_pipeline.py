@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from sadtalker import pipeline
+from sadtalker import pipeline, run_checkpoints
 from sadtalker.options import GenerateOptions
 from sadtalker.testing.example_inputs import speak
 from sadtalker.video import probe, read_frames
@@ -106,13 +106,14 @@ def test_a_reference_video_needs_the_detector_even_with_given_landmarks(tmp_path
     from sadtalker import weights
     from sadtalker.errors import CheckpointError
 
-    for name in pipeline.required_files(GenerateOptions(), detect=False):
+    for name in run_checkpoints.required_files(GenerateOptions(), detect=False):
         (tmp_path / name).symlink_to(checkpoints / name)
-    assert weights.S3FD not in pipeline.required_files(GenerateOptions(), detect=False)
+    assert weights.S3FD not in run_checkpoints.required_files(GenerateOptions(), detect=False)
     with pytest.raises(CheckpointError, match=weights.S3FD):
         pipeline.generate(example_inputs["image"], example_inputs["audio"], tmp_path / "o.mp4",
                           checkpoints=tmp_path, landmarks=example_inputs["landmarks"],
                           ref_pose=example_inputs["audio"])
     assert not (tmp_path / "o.mp4").exists()
-    required = pipeline.required_files(GenerateOptions(size=512), detect=False, references=True)
+    required = run_checkpoints.required_files(GenerateOptions(size=512), detect=False,
+                                              references=True)
     assert weights.sadtalker_file(256) in required and weights.FAN_2D in required

@@ -100,13 +100,12 @@ def test_same_split_same_bytes_another_split_same_frames(frames: np.ndarray, spe
 def test_stitched_video_is_browser_playable(frames: np.ndarray, speech_wav: Path,
                                             tmp_path: Path) -> None:
     segment = video.write_segment(frames, tmp_path / "seg.mp4")
-    out = video.stitch([segment], speech_wav, NUM_FRAMES, tmp_path / "out.mp4",
-                       comment="made with synthetic weights")
+    out = video.stitch([segment], speech_wav, NUM_FRAMES, tmp_path / "out.mp4", synthetic=True)
     info = video.probe(out)
     assert (info.frames, info.fps, info.width, info.height) == (NUM_FRAMES, 25.0, 102, 102)
     assert (info.video_codec, info.audio_codec) == ("h264", "aac")
     assert info.audio_seconds == pytest.approx(NUM_FRAMES / 25, abs=0.03)
-    assert info.comment == "made with synthetic weights"
+    assert info.comment == video.SYNTHETIC_COMMENT
     data = out.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat")  # faststart: playable while downloading
     assert np.array_equal(video.read_frames(out), video.read_frames(segment))  # copied
