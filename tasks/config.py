@@ -87,10 +87,11 @@ FACE = Resources(cpu=str(FACE_CPUS), mem="2Gi")
 RENDER = Resources(cpu=str(RENDER_CPUS), mem="8Gi")
 # The stitch copies the segments into one mp4 (no re-encode) and encodes the speech to AAC,
 # one ffmpeg thread at a time. Sized from bench/stitch_cost.py for the longest clip
-# (max_audio_seconds, full mode; README, "Stitch"): memory covers the measured peak of the task's
-# process with ffmpeg (flytekit and torch imported) with room for flytekit's transfer buffers,
-# which the bench does not exercise; disk holds the downloaded segments and the output side by
-# side for a 1024x1024 photo with grain moving over the whole frame, plus the speech.
+# (max_audio_seconds, full mode; README, "Stitch"): memory covers the peak of the task's process
+# with ffmpeg as measured when the task still imported torch (4x its peak without) with room
+# for flytekit's transfer buffers, which the bench does not exercise; disk holds the downloaded
+# segments and the output side by side for a 1024x1024 photo with grain moving over the whole
+# frame, plus the speech.
 STITCH_CPUS = 1
 STITCH = Resources(cpu=str(STITCH_CPUS), mem="2Gi", ephemeral_storage="4Gi")
 
