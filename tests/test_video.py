@@ -86,7 +86,7 @@ def test_same_split_same_bytes_another_split_same_frames(frames: np.ndarray, spe
     for name, split in (("a", SPLIT), ("b", SPLIT), ("c", (0, NUM_FRAMES))):
         (tmp_path / name).mkdir()
         runs.append(video.stitch(write_split(frames, tmp_path / name, split), speech_wav,
-                                 NUM_FRAMES, tmp_path / name / "out.mp4", comment="synthetic"))
+                                 NUM_FRAMES, tmp_path / name / "out.mp4", synthetic=True))
     first, again, whole = runs
     assert again.read_bytes() == first.read_bytes()
     assert whole.read_bytes() != first.read_bytes()
